@@ -1,0 +1,150 @@
+from django.contrib.auth import update_session_auth_hash
+from django.db.models import QuerySet
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, JSONParser
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts import selectors, services
+from accounts.api.serializers import (
+    PasswordChangeSerializer,
+    RefreshSerializer,
+    RegisterSerializer,
+    TokenObtainSerializer,
+    TokenPairSerializer,
+    UserSerializer,
+    UserUpdateSerializer,
+)
+from accounts.models import User
+from chatproject.openapi import error_responses
+from chatproject.pagination import ListCursorPagination
+from chatproject.throttles import LoginAddressThrottle, LoginUserThrottle, RegisterThrottle
+
+
+class RegisterView(APIView):
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
+    throttle_classes = (RegisterThrottle,)
+
+    @extend_schema(
+        request=RegisterSerializer,
+        responses={201: UserSerializer, **error_responses(400, 413, 429)},
+        auth=[],
+        tags=["auth"],
+    )
+    def post(self, request: Request) -> Response:
+        data = RegisterSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = services.user_register(**data.validated_data)
+        return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
+
+
+class TokenObtainView(APIView):
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
+    parser_classes = (JSONParser, FormParser)
+    throttle_classes = (LoginAddressThrottle, LoginUserThrottle)
+
+    @extend_schema(
+        request=TokenObtainSerializer,
+        responses={200: TokenPairSerializer, **error_responses(400, 401, 413, 429)},
+        auth=[],
+        tags=["auth"],
+        description="JSON `{login, password}`, or the form-encoded OAuth2 password grant.",
+    )
+    def post(self, request: Request) -> Response:
+        data = TokenObtainSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        tokens = services.tokens_obtain(request=request._request, **data.validated_data)
+        return Response(tokens)
+
+
+class TokenRefreshView(APIView):
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
+
+    @extend_schema(
+        request=RefreshSerializer,
+        responses={200: TokenPairSerializer, **error_responses(400, 401, 413)},
+        auth=[],
+        tags=["auth"],
+        description="Rotates the refresh token: the one sent stops working.",
+    )
+    def post(self, request: Request) -> Response:
+        data = RefreshSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return Response(services.tokens_refresh(refresh=data.validated_data["refresh"]))
+
+
+class LogoutView(APIView):
+    @extend_schema(
+        request=RefreshSerializer,
+        responses={204: None, **error_responses(400, 401, 413)},
+        tags=["auth"],
+    )
+    def post(self, request: Request) -> Response:
+        data = RefreshSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.logout(user=request.user, refresh=data.validated_data["refresh"])  # type: ignore[arg-type]
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[OpenApiParameter("search", str, description="Login or name contains this.")],
+        responses={200: UserSerializer(many=True), **error_responses(400, 401)},
+    ),
+    retrieve=extend_schema(responses={200: UserSerializer, **error_responses(401, 404)}),
+)
+@extend_schema(tags=["users"])
+class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = UserSerializer
+    pagination_class = ListCursorPagination
+    lookup_value_regex = r"[0-9]{1,18}"
+
+    def get_queryset(self) -> QuerySet[User]:
+        if self.action == "list":
+            search = _SearchQuery(data=self.request.query_params)
+            search.is_valid(raise_exception=True)
+            return selectors.user_list(search=search.validated_data.get("search", ""))
+        return User.objects.all()
+
+    @extend_schema(
+        methods=["GET"], responses={200: UserSerializer, **error_responses(401)}, request=None
+    )
+    @extend_schema(
+        methods=["PATCH"],
+        request=UserUpdateSerializer,
+        responses={200: UserSerializer, **error_responses(400, 401, 413)},
+    )
+    @action(detail=False, methods=["get", "patch"])
+    def me(self, request: Request) -> Response:
+        user: User = request.user  # type: ignore[assignment]
+        if request.method == "PATCH":
+            data = UserUpdateSerializer(data=request.data)
+            data.is_valid(raise_exception=True)
+            user = services.user_update(user=user, **data.validated_data)
+        return Response(UserSerializer(user).data)
+
+    @extend_schema(
+        request=PasswordChangeSerializer,
+        responses={200: TokenPairSerializer, **error_responses(400, 401, 413)},
+        description="Changes the password, revokes every token of the user, returns a new pair.",
+    )
+    @action(detail=False, methods=["post"], url_path="me/password")
+    def password(self, request: Request) -> Response:
+        data = PasswordChangeSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user: User = request.user  # type: ignore[assignment]
+        tokens = services.user_password_change(user=user, **data.validated_data)
+        if hasattr(request, "session"):
+            update_session_auth_hash(request._request, user)
+        return Response(tokens)
+
+
+class _SearchQuery(serializers.Serializer):
+    search = serializers.CharField(max_length=100, required=False, allow_blank=True)

@@ -1,0 +1,60 @@
+from typing import Any, ClassVar
+
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models.functions import Lower
+
+LOGIN_PATTERN = r"^[A-Za-z0-9_.-]{3,150}$"
+login_validator = RegexValidator(
+    LOGIN_PATTERN, "Use 3 to 150 characters: letters, digits, '_', '.' or '-'."
+)
+
+
+class UserStatus(models.TextChoices):
+    ONLINE = "online"
+    AWAY = "away"
+    OFFLINE = "offline"
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def get_by_natural_key(self, username: str | None) -> "User":
+        # Logins are unique case-insensitively, so they are looked up that way too.
+        return self.get(login__iexact=username)
+
+    def create_user(self, login: str, password: str | None = None, **fields: Any) -> "User":
+        user = self.model(login=login, **fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, login: str, password: str | None = None, **fields: Any) -> "User":
+        fields.setdefault("is_staff", True)
+        fields.setdefault("is_superuser", True)
+        return self.create_user(login, password, **fields)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    login = models.CharField(max_length=150, unique=True, validators=[login_validator])
+    name = models.CharField(max_length=150)
+    status = models.CharField(max_length=8, choices=UserStatus.choices, default=UserStatus.OFFLINE)
+    last_seen = models.DateTimeField(null=True, blank=True)
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(default=False)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    objects: ClassVar[UserManager] = UserManager()
+
+    USERNAME_FIELD = "login"
+    REQUIRED_FIELDS: ClassVar[list[str]] = ["name"]
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(Lower("login"), name="user_login_ci_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.login

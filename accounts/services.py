@@ -1,0 +1,130 @@
+"""Every write to accounts and their tokens. REST views, sockets, admin and tasks call these."""
+
+from typing import Any
+
+from django.contrib.auth import authenticate
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+from rest_framework import exceptions
+from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from accounts.models import User, UserStatus
+
+
+def _password_check_strength(password: str, *, user: User, field: str) -> None:
+    try:
+        validate_password(password, user=user)
+    except DjangoValidationError as exc:
+        raise exceptions.ValidationError({field: list(exc.messages)}) from exc
+
+
+@transaction.atomic
+def user_register(*, login: str, password: str, name: str) -> User:
+    if User.objects.filter(login__iexact=login).exists():
+        raise exceptions.ValidationError({"login": ["This login is taken."]})
+    user = User(login=login, name=name)
+    _password_check_strength(password, user=user, field="password")
+    user.set_password(password)
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError as exc:  # a concurrent registration won the race for this login
+        raise exceptions.ValidationError({"login": ["This login is taken."]}) from exc
+    return user
+
+
+def user_update(*, user: User, name: str | None = None, status: UserStatus | None = None) -> User:
+    fields = ["updated"]
+    if name is not None:
+        user.name = name
+        fields.append("name")
+    if status is not None:
+        user.status = status
+        fields.append("status")
+    user.save(update_fields=fields)
+    return user
+
+
+def tokens_issue(*, user: User) -> dict[str, Any]:
+    refresh = RefreshToken.for_user(user)
+    access = refresh.access_token
+    return {
+        "access": str(access),
+        "refresh": str(refresh),
+        "token_type": "bearer",
+        # OAuth2 names, so that standard clients (and Swagger UI's Authorize button) work.
+        "access_token": str(access),
+        "expires_in": int(jwt_settings.ACCESS_TOKEN_LIFETIME.total_seconds()),
+    }
+
+
+def tokens_obtain(*, request: HttpRequest | None, login: str, password: str) -> dict[str, Any]:
+    user = authenticate(request, login=login, password=password)
+    if not isinstance(user, User):
+        raise exceptions.AuthenticationFailed("No active account found with the given credentials.")
+    return tokens_issue(user=user)
+
+
+def _refresh_token_parse(raw: str) -> RefreshToken:
+    try:
+        return RefreshToken(raw)  # type: ignore[arg-type]
+    except TokenError as exc:
+        raise InvalidToken({"detail": str(exc), "code": "token_not_valid"}) from exc
+
+
+@transaction.atomic
+def tokens_refresh(*, refresh: str) -> dict[str, Any]:
+    """Rotate a refresh token. The old one is blacklisted; two racing refreshes get one new pair."""
+    token = _refresh_token_parse(refresh)
+    outstanding = (
+        OutstandingToken.objects.select_for_update()
+        .filter(jti=token[jwt_settings.JTI_CLAIM])
+        .first()
+    )
+    if outstanding is None or BlacklistedToken.objects.filter(token=outstanding).exists():
+        raise InvalidToken({"detail": "Token is blacklisted", "code": "token_not_valid"})
+    user = User.objects.filter(pk=token.get(jwt_settings.USER_ID_CLAIM), is_active=True).first()
+    if user is None:
+        raise InvalidToken(
+            {"detail": "No active account for this token.", "code": "token_not_valid"}
+        )
+    BlacklistedToken.objects.create(token=outstanding)
+    return tokens_issue(user=user)
+
+
+def logout(*, user: User, refresh: str) -> None:
+    try:
+        token = RefreshToken(refresh)  # type: ignore[arg-type]
+    except TokenError as exc:
+        raise exceptions.ValidationError({"refresh": [str(exc)]}) from exc
+    if str(token.get(jwt_settings.USER_ID_CLAIM)) != str(user.pk):
+        raise exceptions.ValidationError({"refresh": ["This token belongs to another user."]})
+    token.blacklist()
+
+
+def refresh_tokens_revoke_all(*, user: User) -> None:
+    outstanding = OutstandingToken.objects.filter(user=user, blacklistedtoken__isnull=True)
+    BlacklistedToken.objects.bulk_create(
+        [BlacklistedToken(token=token) for token in outstanding], ignore_conflicts=True
+    )
+
+
+@transaction.atomic
+def user_password_change(*, user: User, old_password: str, new_password: str) -> dict[str, Any]:
+    """Change the password, revoke every token the user holds and return a fresh pair.
+
+    Access tokens carry a hash of the password (SIMPLE_JWT CHECK_REVOKE_TOKEN), so they stop
+    working with the change; refresh tokens are blacklisted here.
+    """
+    if not user.check_password(old_password):
+        raise exceptions.ValidationError({"old_password": ["The password is wrong."]})
+    _password_check_strength(new_password, user=user, field="new_password")
+    user.set_password(new_password)
+    user.save(update_fields=["password", "updated"])
+    refresh_tokens_revoke_all(user=user)
+    return tokens_issue(user=user)

@@ -1,0 +1,58 @@
+"""`/healthz`: whether the database, the channel layer and the broker answer right now."""
+
+import logging
+from collections.abc import Callable
+
+from django.conf import settings
+from django.db import connection
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.http import require_GET
+
+logger = logging.getLogger(__name__)
+
+
+def _database() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+
+
+def _channel_layer() -> None:
+    if settings.REDIS_URL:
+        import redis
+
+        timeout = settings.BROKER_HEALTH_TIMEOUT
+        client = redis.Redis.from_url(
+            settings.REDIS_URL, socket_timeout=timeout, socket_connect_timeout=timeout
+        )
+        try:
+            client.ping()
+        finally:
+            client.close()
+
+
+def _broker() -> None:
+    from chatproject.celery import app
+
+    with app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=1, timeout=settings.BROKER_HEALTH_TIMEOUT)
+
+
+CHECKS: dict[str, Callable[[], None]] = {
+    "db": _database,
+    "channel_layer": _channel_layer,
+    "broker": _broker,
+}
+
+
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    report = {}
+    for name, check in CHECKS.items():
+        try:
+            check()
+            report[name] = "ok"
+        except Exception as exc:
+            logger.warning("health check %s failed: %s", name, exc.__class__.__name__)
+            report[name] = "down"
+    healthy = all(state == "ok" for state in report.values())
+    return JsonResponse(report, status=200 if healthy else 503)

@@ -1,0 +1,49 @@
+"""Rate limits read from settings at request time, so that they follow override_settings."""
+
+from typing import cast
+
+from django.conf import settings
+from rest_framework.request import Request
+from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.views import APIView
+
+
+class SettingsRateThrottle(SimpleRateThrottle):
+    def get_rate(self) -> str | None:
+        config = cast(dict[str, dict[str, str]], settings.REST_FRAMEWORK)
+        return config["DEFAULT_THROTTLE_RATES"][self.scope or ""]
+
+
+class ClientAddressThrottle(SettingsRateThrottle):
+    def get_cache_key(self, request: Request, view: APIView) -> str | None:
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class RegisterThrottle(ClientAddressThrottle):
+    scope = "register"
+
+
+class LoginAddressThrottle(ClientAddressThrottle):
+    scope = "login"
+
+
+class LoginUserThrottle(SettingsRateThrottle):
+    """Limits attempts per login, so rotating client addresses does not help a password guesser."""
+
+    scope = "login_user"
+
+    def get_cache_key(self, request: Request, view: APIView) -> str | None:
+        data = request.data if hasattr(request.data, "get") else {}
+        login = data.get("login") or data.get("username")
+        if not isinstance(login, str) or not login:
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": login.strip().lower()[:150]}
+
+
+class MessageSendThrottle(SettingsRateThrottle):
+    scope = "message_send"
+
+    def get_cache_key(self, request: Request, view: APIView) -> str | None:
+        if request.method != "POST" or not request.user.is_authenticated:
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": request.user.pk}

@@ -1,0 +1,203 @@
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from accounts.api.serializers import UserBriefSerializer, UserSerializer
+from chatproject.serializers import StrictSerializer
+from chats.models import (
+    CLIENT_ID_MAX,
+    DESCRIPTION_MAX,
+    MEMBER_IDS_MAX,
+    TEXT_MAX,
+    TITLE_MAX,
+    Chat,
+    ChatType,
+    Membership,
+    Message,
+    Role,
+)
+
+BIGINT_MAX = 2**63 - 1
+
+
+class SeqField(serializers.IntegerField):
+    """A seq or id from a client: a non-negative integer that fits the database's bigint."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("min_value", 0)
+        kwargs.setdefault("max_value", BIGINT_MAX)
+        super().__init__(**kwargs)
+
+
+# --- Output ------------------------------------------------------------------------------------
+
+
+class MessageSerializer(serializers.ModelSerializer):
+    chat_id = serializers.IntegerField(read_only=True)
+    user_id = serializers.IntegerField(read_only=True, allow_null=True)
+    author = UserBriefSerializer(source="user", read_only=True, allow_null=True)
+    text = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Message
+        fields = (
+            "id",
+            "chat_id",
+            "seq",
+            "user_id",
+            "author",
+            "text",
+            "client_id",
+            "created",
+            "updated",
+            "edited",
+            "deleted",
+        )
+        read_only_fields = fields
+
+    def get_text(self, message: Message) -> str:
+        return "" if message.deleted else message.text
+
+
+class ChatSerializer(serializers.ModelSerializer):
+    """A chat as one member sees it. Reads the per-member fields that selectors annotate."""
+
+    creator_user_id = serializers.IntegerField(source="creator_id", read_only=True, allow_null=True)
+    member_count = serializers.IntegerField(read_only=True)
+    my_role = serializers.ChoiceField(choices=Role.choices, read_only=True)
+    unread_count = serializers.IntegerField(read_only=True)
+    last_message = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Chat
+        fields = (
+            "id",
+            "title",
+            "description",
+            "chat_type",
+            "creator_user_id",
+            "created",
+            "updated",
+            "last_seq",
+            "member_count",
+            "my_role",
+            "unread_count",
+            "last_message",
+        )
+        read_only_fields = fields
+
+    @extend_schema_field(MessageSerializer(allow_null=True))
+    def get_last_message(self, chat: Chat) -> dict[str, Any] | None:
+        last = getattr(chat, "last_messages", None)
+        return MessageSerializer(last[0]).data if last else None
+
+
+def chat_payload(
+    chat: Chat,
+    *,
+    my_role: str | None = None,
+    member_count: int | None = None,
+    unread_count: int = 0,
+) -> dict[str, Any]:
+    """A Chat for an event. Without my_role, the per-member fields are left out."""
+    chat.my_role = my_role  # type: ignore[attr-defined]
+    chat.unread_count = unread_count  # type: ignore[attr-defined]
+    chat.member_count = (  # type: ignore[attr-defined]
+        member_count if member_count is not None else chat.memberships.count()
+    )
+    if not hasattr(chat, "last_messages"):
+        chat.last_messages = list(  # type: ignore[attr-defined]
+            Message.objects.select_related("user").filter(chat=chat, seq=chat.last_seq)
+        )
+    data = dict(ChatSerializer(chat).data)
+    if my_role is None:
+        del data["my_role"], data["unread_count"]
+    return data
+
+
+class MemberSerializer(serializers.ModelSerializer):
+    user = UserSerializer(read_only=True)
+
+    class Meta:
+        model = Membership
+        fields = ("user", "role", "joined")
+        read_only_fields = fields
+
+
+class ChatDetailSerializer(serializers.Serializer):
+    chat = ChatSerializer()
+    members = MemberSerializer(many=True)
+    messages = MessageSerializer(many=True)
+
+
+class MessagePageSerializer(serializers.Serializer):
+    results = MessageSerializer(many=True)
+    has_more = serializers.BooleanField()
+
+
+# --- Input -------------------------------------------------------------------------------------
+
+
+class ChatCreateSerializer(StrictSerializer):
+    title = serializers.CharField(
+        max_length=TITLE_MAX, required=False, allow_blank=True, default=""
+    )
+    description = serializers.CharField(
+        max_length=DESCRIPTION_MAX, required=False, allow_blank=True, default=""
+    )
+    chat_type = serializers.ChoiceField(choices=ChatType.choices)
+    member_ids = serializers.ListField(
+        child=SeqField(min_value=1),
+        max_length=MEMBER_IDS_MAX,
+        required=False,
+        default=list,
+        help_text="For a direct chat, exactly the other user.",
+    )
+
+
+class ChatUpdateSerializer(StrictSerializer):
+    title = serializers.CharField(max_length=TITLE_MAX, required=False)
+    description = serializers.CharField(
+        max_length=DESCRIPTION_MAX, required=False, allow_blank=True
+    )
+
+
+class MemberAddSerializer(StrictSerializer):
+    user_id = SeqField(min_value=1)
+    role = serializers.ChoiceField(choices=[Role.ADMIN, Role.MEMBER], default=Role.MEMBER)
+
+
+class MemberRoleSerializer(StrictSerializer):
+    role = serializers.ChoiceField(
+        choices=Role.choices, help_text="`owner` hands ownership over; the old owner becomes admin."
+    )
+
+
+class MessageCreateSerializer(StrictSerializer):
+    text = serializers.CharField(max_length=TEXT_MAX)
+    client_id = serializers.CharField(
+        max_length=CLIENT_ID_MAX,
+        required=False,
+        allow_null=True,
+        help_text="Makes the post idempotent: the same client_id again returns the original.",
+    )
+
+
+class MessageEditSerializer(StrictSerializer):
+    text = serializers.CharField(max_length=TEXT_MAX)
+
+
+class ReadSerializer(StrictSerializer):
+    seq = SeqField()
+
+
+class HistoryQuerySerializer(serializers.Serializer):
+    before = SeqField(required=False)
+    after = SeqField(required=False)
+    limit = serializers.IntegerField(min_value=1, max_value=100, default=50)
+
+
+class SearchQuerySerializer(serializers.Serializer):
+    q = serializers.CharField(min_length=1, max_length=200)
+    chat_id = SeqField(min_value=1, required=False)

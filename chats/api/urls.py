@@ -1,0 +1,37 @@
+from django.urls import path, re_path
+
+from chats.api.views import ChatViewSet, MemberViewSet, MessageSearchViewSet, MessageViewSet
+
+ID = r"(?P<%s>[0-9]{1,18})"
+CHAT = ID % "chat_id"
+
+urlpatterns = [
+    path("chats/", ChatViewSet.as_view({"get": "list", "post": "create"}), name="chat-list"),
+    re_path(
+        rf"^chats/{ID % 'pk'}/$",
+        ChatViewSet.as_view({"get": "retrieve", "patch": "partial_update", "delete": "destroy"}),
+        name="chat-detail",
+    ),
+    re_path(rf"^chats/{ID % 'pk'}/read/$", ChatViewSet.as_view({"post": "read"}), name="chat-read"),
+    re_path(
+        rf"^chats/{CHAT}/members/$",
+        MemberViewSet.as_view({"get": "list", "post": "create"}),
+        name="member-list",
+    ),
+    re_path(
+        rf"^chats/{CHAT}/members/{ID % 'user_id'}/$",
+        MemberViewSet.as_view({"patch": "partial_update", "delete": "destroy"}),
+        name="member-detail",
+    ),
+    re_path(
+        rf"^chats/{CHAT}/messages/$",
+        MessageViewSet.as_view({"get": "list", "post": "create"}),
+        name="message-list",
+    ),
+    re_path(
+        rf"^chats/{CHAT}/messages/{ID % 'pk'}/$",
+        MessageViewSet.as_view({"patch": "partial_update", "delete": "destroy"}),
+        name="message-detail",
+    ),
+    path("messages/search/", MessageSearchViewSet.as_view({"get": "list"}), name="message-search"),
+]

@@ -1,0 +1,300 @@
+"""Thin views: parse input with a serializer, find the object through a selector (which checks
+membership), call a service, shape the output with a serializer."""
+
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
+
+from accounts.models import User
+from chatproject.openapi import error_responses
+from chatproject.pagination import ListCursorPagination
+from chatproject.throttles import MessageSendThrottle
+from chats import selectors, services
+from chats.api.serializers import (
+    ChatCreateSerializer,
+    ChatDetailSerializer,
+    ChatSerializer,
+    ChatUpdateSerializer,
+    HistoryQuerySerializer,
+    MemberAddSerializer,
+    MemberRoleSerializer,
+    MemberSerializer,
+    MessageCreateSerializer,
+    MessageEditSerializer,
+    MessagePageSerializer,
+    MessageSerializer,
+    ReadSerializer,
+    SearchQuerySerializer,
+)
+from chats.models import Chat, Membership, Message
+
+ID_PATTERN = r"[0-9]{1,18}"
+CHAT_ID = OpenApiParameter("chat_id", int, OpenApiParameter.PATH)
+
+
+def _validated(serializer_class: type[BaseSerializer], data: Any) -> dict[str, Any]:
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+class CurrentUserMixin:
+    request: Any
+
+    @property
+    def user(self) -> User:
+        # Every view here requires authentication, so the user is never anonymous.
+        return self.request.user
+
+
+class ChatScopedMixin(CurrentUserMixin):
+    """For views under /api/chats/{chat_id}/: the chat, if the caller is a member."""
+
+    kwargs: dict[str, Any]
+
+    def get_chat(self) -> Chat:
+        return selectors.chat_get_for_member(user=self.user, chat_id=int(self.kwargs["chat_id"]))
+
+
+class ChatPagination(ListCursorPagination):
+    ordering = "-last_activity"
+
+
+class SearchPagination(ListCursorPagination):
+    ordering = "-id"
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="My chats, latest activity first",
+        responses={200: ChatSerializer(many=True), **error_responses(400, 401)},
+        parameters=[OpenApiParameter("limit", int, description="Page size, 1-100 (default 50).")],
+    ),
+    create=extend_schema(
+        request=ChatCreateSerializer,
+        responses={
+            201: ChatSerializer,
+            200: ChatSerializer,
+            **error_responses(400, 401, 413),
+        },
+        description="For `direct`, an existing chat with that user is returned with 200.",
+    ),
+    retrieve=extend_schema(
+        responses={200: ChatDetailSerializer, **error_responses(401, 404)},
+        description="The chat, its members and its last 20 messages in ascending seq.",
+    ),
+    partial_update=extend_schema(
+        request=ChatUpdateSerializer,
+        responses={200: ChatSerializer, **error_responses(400, 401, 403, 404, 413)},
+        description="Owner or admin.",
+    ),
+    destroy=extend_schema(
+        responses={204: None, **error_responses(401, 403, 404)}, description="Owner."
+    ),
+)
+@extend_schema(tags=["chats"])
+class ChatViewSet(CurrentUserMixin, viewsets.GenericViewSet):
+    serializer_class = ChatSerializer
+    pagination_class = ChatPagination
+    lookup_value_regex = ID_PATTERN
+
+    def get_queryset(self) -> QuerySet[Chat]:
+        return selectors.chat_list_for_user(user=self.user)
+
+    def get_object(self) -> Chat:
+        return selectors.chat_get_for_member(user=self.user, chat_id=int(self.kwargs["pk"]))
+
+    def _chat_response(self, chat_id: int, status_code: int = status.HTTP_200_OK) -> Response:
+        chat = selectors.chat_get_for_member(user=self.user, chat_id=chat_id)
+        return Response(ChatSerializer(chat).data, status=status_code)
+
+    def list(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(ChatSerializer(page, many=True).data)
+
+    def create(self, request: Request) -> Response:
+        chat, created = services.chat_create(
+            creator=self.user, **_validated(ChatCreateSerializer, request.data)
+        )
+        return self._chat_response(
+            chat.pk, status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
+
+    def retrieve(self, request: Request, pk: str) -> Response:
+        chat = self.get_object()
+        messages, _ = selectors.message_history(chat=chat, limit=20)
+        detail = {"chat": chat, "members": selectors.member_list(chat=chat), "messages": messages}
+        return Response(ChatDetailSerializer(detail).data)
+
+    def partial_update(self, request: Request, pk: str) -> Response:
+        chat = self.get_object()
+        services.chat_update(
+            chat=chat, actor=self.user, **_validated(ChatUpdateSerializer, request.data)
+        )
+        return self._chat_response(chat.pk)
+
+    def destroy(self, request: Request, pk: str) -> Response:
+        services.chat_delete(chat=self.get_object(), actor=self.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        request=ReadSerializer,
+        responses={204: None, **error_responses(400, 401, 404, 413)},
+        description="Moves my read marker forward to `seq`. It never moves back.",
+    )
+    @action(detail=True, methods=["post"])
+    def read(self, request: Request, pk: str) -> Response:
+        seq = _validated(ReadSerializer, request.data)["seq"]
+        services.read_mark(chat=self.get_object(), user=self.user, seq=seq)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        responses={200: MemberSerializer(many=True), **error_responses(400, 401, 404)}
+    ),
+    create=extend_schema(
+        request=MemberAddSerializer,
+        responses={201: MemberSerializer, **error_responses(400, 401, 403, 404, 413)},
+        description="Owner or admin; only the owner appoints admins. Not for direct chats.",
+    ),
+    partial_update=extend_schema(
+        request=MemberRoleSerializer,
+        responses={200: MemberSerializer, **error_responses(400, 401, 403, 404, 413)},
+        description="Owner only. Giving `owner` hands ownership over; the old owner becomes admin.",
+    ),
+    destroy=extend_schema(
+        responses={204: None, **error_responses(400, 401, 403, 404)},
+        description=(
+            "Owner or admin (admins remove plain members), or anyone for themselves (leaving). "
+            "An owner who leaves hands the chat to an admin, or else the longest-standing member."
+        ),
+    ),
+)
+@extend_schema(tags=["members"], parameters=[CHAT_ID])
+class MemberViewSet(ChatScopedMixin, viewsets.GenericViewSet):
+    serializer_class = MemberSerializer
+    pagination_class = ListCursorPagination
+    lookup_field = "user_id"
+    lookup_value_regex = ID_PATTERN
+
+    def get_queryset(self) -> QuerySet[Membership]:
+        return selectors.member_list(chat=self.get_chat())
+
+    def list(self, request: Request, chat_id: str) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(MemberSerializer(page, many=True).data)
+
+    def create(self, request: Request, chat_id: str) -> Response:
+        chat = self.get_chat()
+        membership = services.member_add(
+            chat=chat, actor=self.user, **_validated(MemberAddSerializer, request.data)
+        )
+        member = selectors.member_get(chat=chat, user_id=membership.user_id)
+        return Response(MemberSerializer(member).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request: Request, chat_id: str, user_id: str) -> Response:
+        chat = self.get_chat()
+        role = _validated(MemberRoleSerializer, request.data)["role"]
+        services.member_role_set(chat=chat, actor=self.user, user_id=int(user_id), role=role)
+        return Response(
+            MemberSerializer(selectors.member_get(chat=chat, user_id=int(user_id))).data
+        )
+
+    def destroy(self, request: Request, chat_id: str, user_id: str) -> Response:
+        services.member_remove(chat=self.get_chat(), actor=self.user, user_id=int(user_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[HistoryQuerySerializer],
+        responses={200: MessagePageSerializer, **error_responses(400, 401, 404)},
+        description=(
+            "Messages in ascending seq. With `after`, the oldest ones past it (how a client "
+            "catches up); otherwise the newest before `before`, or the newest of all. "
+            "`has_more` says whether more lie beyond the page in that direction."
+        ),
+    ),
+    create=extend_schema(
+        request=MessageCreateSerializer,
+        responses={
+            201: MessageSerializer,
+            200: MessageSerializer,
+            **error_responses(400, 401, 403, 404, 413, 429),
+        },
+        description="The same `client_id` again returns the original message with 200.",
+    ),
+    partial_update=extend_schema(
+        request=MessageEditSerializer,
+        responses={200: MessageSerializer, **error_responses(400, 401, 403, 404, 413)},
+        description="Author only.",
+    ),
+    destroy=extend_schema(
+        responses={204: None, **error_responses(401, 403, 404)},
+        description="Author, chat owner or admin, or staff. Leaves a tombstone that keeps its seq.",
+    ),
+)
+@extend_schema(tags=["messages"], parameters=[CHAT_ID])
+class MessageViewSet(ChatScopedMixin, viewsets.GenericViewSet):
+    serializer_class = MessageSerializer
+    throttle_classes = (MessageSendThrottle,)
+    lookup_value_regex = ID_PATTERN
+
+    def list(self, request: Request, chat_id: str) -> Response:
+        query = _validated(HistoryQuerySerializer, request.query_params)
+        messages, has_more = selectors.message_history(chat=self.get_chat(), **query)
+        return Response(
+            {"results": MessageSerializer(messages, many=True).data, "has_more": has_more}
+        )
+
+    def create(self, request: Request, chat_id: str) -> Response:
+        message, created = services.message_send(
+            chat=self.get_chat(),
+            user=self.user,
+            **_validated(MessageCreateSerializer, request.data),
+        )
+        status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        return Response(MessageSerializer(message).data, status=status_code)
+
+    def partial_update(self, request: Request, chat_id: str, pk: str) -> Response:
+        message = selectors.message_get(chat=self.get_chat(), message_id=int(pk))
+        text = _validated(MessageEditSerializer, request.data)["text"]
+        message = services.message_edit(message=message, actor=self.user, text=text)
+        return Response(MessageSerializer(message).data)
+
+    def destroy(self, request: Request, chat_id: str, pk: str) -> Response:
+        chat = selectors.chat_get_for_moderation(user=self.user, chat_id=int(chat_id))
+        message = selectors.message_get(chat=chat, message_id=int(pk))
+        services.message_delete(message=message, actor=self.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[SearchQuerySerializer],
+        responses={200: MessageSerializer(many=True), **error_responses(400, 401, 404)},
+        description=(
+            "Messages from my chats containing every word of `q` (words match as prefixes), "
+            "newest first. Tombstones are never found."
+        ),
+    )
+)
+@extend_schema(tags=["messages"])
+class MessageSearchViewSet(CurrentUserMixin, viewsets.GenericViewSet):
+    serializer_class = MessageSerializer
+    pagination_class = SearchPagination
+
+    def get_queryset(self) -> QuerySet[Message]:
+        query = _validated(SearchQuerySerializer, self.request.query_params)
+        return selectors.message_search(user=self.user, **query)
+
+    def list(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(MessageSerializer(page, many=True).data)

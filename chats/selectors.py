@@ -1,0 +1,154 @@
+"""Reads. Each selector builds in the joins and prefetches its callers need, so that a list costs
+the same number of queries for 1 row or 100."""
+
+import re
+
+from django.contrib.postgres.search import SearchQuery, SearchVector
+from django.db import connection
+from django.db.models import (
+    Count,
+    F,
+    FilteredRelation,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+)
+from django.db.models.functions import Coalesce
+from rest_framework import exceptions
+
+from accounts.models import User
+from chats.models import Chat, Membership, Message
+
+SEARCH_CONFIG = "simple"
+
+
+def _count(queryset: QuerySet[Membership] | QuerySet[Message]) -> Coalesce:
+    counted = queryset.order_by().values("chat").annotate(n=Count("pk")).values("n")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+
+def _chats_for_member(user: User) -> QuerySet[Chat]:
+    """Chats of the user, each annotated with my_role, member_count, unread_count and last_message.
+
+    Unread counts other people's messages past the read marker, not tombstones.
+    """
+    unread = Message.objects.filter(
+        chat=OuterRef("pk"), seq__gt=OuterRef("my_last_read_seq"), deleted=False
+    ).exclude(user=user)
+    return (
+        Chat.objects.annotate(
+            mine=FilteredRelation("memberships", condition=Q(memberships__user=user))
+        )
+        .filter(mine__isnull=False)
+        .annotate(
+            my_role=F("mine__role"),
+            my_last_read_seq=F("mine__last_read_seq"),
+            member_count=_count(Membership.objects.filter(chat=OuterRef("pk"))),
+            unread_count=_count(unread),
+        )
+        .select_related("creator")
+        .prefetch_related(
+            Prefetch(
+                "messages",
+                queryset=Message.objects.filter(seq=F("chat__last_seq")).select_related("user"),
+                to_attr="last_messages",
+            )
+        )
+    )
+
+
+def chat_list_for_user(*, user: User) -> QuerySet[Chat]:
+    return _chats_for_member(user)
+
+
+def chat_get_for_member(*, user: User, chat_id: int) -> Chat:
+    """The chat, if the user is a member. Anyone else gets 404, as if it did not exist."""
+    chat = _chats_for_member(user).filter(pk=chat_id).first()
+    if chat is None:
+        raise exceptions.NotFound("No such chat.")
+    return chat
+
+
+def chat_get_for_moderation(*, user: User, chat_id: int) -> Chat:
+    """The chat for a member, or any chat for staff (who moderate chats they are not in)."""
+    if user.is_staff:
+        chat = Chat.objects.filter(pk=chat_id).first()
+        if chat is None:
+            raise exceptions.NotFound("No such chat.")
+        return chat
+    return chat_get_for_member(user=user, chat_id=chat_id)
+
+
+def member_list(*, chat: Chat) -> QuerySet[Membership]:
+    return Membership.objects.filter(chat=chat).select_related("user").order_by("joined", "pk")
+
+
+def member_get(*, chat: Chat, user_id: int) -> Membership:
+    membership = member_list(chat=chat).filter(user_id=user_id).first()
+    if membership is None:
+        raise exceptions.NotFound("No such member.")
+    return membership
+
+
+def message_get(*, chat: Chat, message_id: int) -> Message:
+    message = (
+        Message.objects.select_related("user", "chat").filter(chat=chat, pk=message_id).first()
+    )
+    if message is None:
+        raise exceptions.NotFound("No such message.")
+    return message
+
+
+def message_history(
+    *, chat: Chat, before: int | None = None, after: int | None = None, limit: int = 50
+) -> tuple[list[Message], bool]:
+    """Up to `limit` messages in ascending seq, and whether more lie beyond them.
+
+    With `after`, the oldest messages past it (catching up); otherwise the newest before `before`.
+    The (chat, seq) unique index serves both at any depth.
+    """
+    messages = Message.objects.filter(chat=chat).select_related("user")
+    if before is not None:
+        messages = messages.filter(seq__lt=before)
+    if after is not None:
+        page = list(messages.filter(seq__gt=after).order_by("seq")[: limit + 1])
+        return page[:limit], len(page) > limit
+    page = list(messages.order_by("-seq")[: limit + 1])
+    return page[:limit][::-1], len(page) > limit
+
+
+_WORD = re.compile(r"\w+")
+
+
+def message_search(*, user: User, q: str, chat_id: int | None = None) -> QuerySet[Message]:
+    """Messages from the user's chats that contain every word of q (as a prefix), newest first.
+
+    PostgreSQL uses full-text search over a GIN index (migration 0002); SQLite falls back to
+    case-insensitive substring matching of each word.
+    """
+    words = _WORD.findall(q)
+    if not words:
+        raise exceptions.ValidationError({"q": ["Search for at least one word."]})
+    if chat_id is not None:
+        chat_get_for_member(user=user, chat_id=chat_id)
+    messages = Message.objects.filter(chat__memberships__user=user, deleted=False).select_related(
+        "user"
+    )
+    if chat_id is not None:
+        messages = messages.filter(chat_id=chat_id)
+    if connection.vendor == "postgresql":
+        query = SearchQuery(
+            " & ".join(f"{word}:*" for word in words), search_type="raw", config=SEARCH_CONFIG
+        )
+        return messages.annotate(search=message_search_vector()).filter(search=query)
+    for word in words:
+        messages = messages.filter(text__icontains=word)
+    return messages
+
+
+def message_search_vector() -> SearchVector:
+    """The expression the GIN index is built on; queries must use exactly this to hit it."""
+    return SearchVector("text", config=SEARCH_CONFIG)

@@ -1,0 +1,314 @@
+"""Every write to chats, members and messages.
+
+REST views, WebSocket consumers, admin actions and Celery tasks all call these functions, so each
+rule (who may do what, seq order, idempotency) lives in one place and each write publishes the
+same events. Each function is one transaction; events go out only after it commits.
+"""
+
+from collections.abc import Iterable
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Case, Value, When
+from django.utils import timezone
+from rest_framework import exceptions
+
+from accounts.models import User
+from chats import events
+from chats.models import MANAGER_ROLES, MEMBER_IDS_MAX, Chat, ChatType, Membership, Message, Role
+
+
+def membership_get(*, chat: Chat, user: User) -> Membership:
+    """The caller's membership. A non-member learns nothing, not even that the chat exists."""
+    membership = Membership.objects.filter(chat=chat, user=user).first()
+    if membership is None:
+        raise exceptions.NotFound("No such chat.")
+    return membership
+
+
+def _require_role(membership: Membership, roles: Iterable[str], action: str) -> None:
+    if membership.role not in roles:
+        raise exceptions.PermissionDenied(f"Your role in this chat does not allow you to {action}.")
+
+
+def _active_users(user_ids: Iterable[int], *, field: str) -> list[User]:
+    wanted = set(user_ids)
+    users = list(User.objects.filter(pk__in=wanted, is_active=True))
+    missing = wanted - {user.pk for user in users}
+    if missing:
+        raise exceptions.ValidationError({field: [f"No such user: {sorted(missing)}."]})
+    return users
+
+
+# --- Chats -------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def chat_create(
+    *,
+    creator: User,
+    chat_type: ChatType,
+    title: str = "",
+    description: str = "",
+    member_ids: Iterable[int] = (),
+) -> tuple[Chat, bool]:
+    """Create a chat with its creator as owner. Returns (chat, created).
+
+    A direct chat is unique per pair: asking for an existing one returns it with created False.
+    """
+    other_ids = set(member_ids) - {creator.pk}
+    if chat_type == ChatType.DIRECT:
+        return _direct_chat_get_or_create(creator=creator, member_ids=set(member_ids))
+    if not title:
+        raise exceptions.ValidationError({"title": ["A group or channel needs a title."]})
+    if len(other_ids) > MEMBER_IDS_MAX:
+        raise exceptions.ValidationError({"member_ids": [f"At most {MEMBER_IDS_MAX} members."]})
+    others = _active_users(other_ids, field="member_ids")
+    chat = Chat.objects.create(
+        chat_type=chat_type, title=title, description=description, creator=creator
+    )
+    memberships = Membership.objects.bulk_create(
+        [Membership(chat=chat, user=creator, role=Role.OWNER)]
+        + [Membership(chat=chat, user=user, role=Role.MEMBER) for user in others]
+    )
+    events.chat_created(chat, memberships)
+    return chat, True
+
+
+def _direct_chat_get_or_create(*, creator: User, member_ids: set[int]) -> tuple[Chat, bool]:
+    if len(member_ids) != 1 or creator.pk in member_ids:
+        raise exceptions.ValidationError(
+            {"member_ids": ["A direct chat needs exactly one other user."]}
+        )
+    (other,) = _active_users(member_ids, field="member_ids")
+    low, high = sorted((creator.pk, other.pk))
+    key = f"{low}:{high}"
+    existing = Chat.objects.filter(direct_key=key).first()
+    if existing is not None:
+        return existing, False
+    try:
+        with transaction.atomic():
+            chat = Chat.objects.create(chat_type=ChatType.DIRECT, direct_key=key, creator=creator)
+            memberships = Membership.objects.bulk_create(
+                [
+                    Membership(chat=chat, user=creator, role=Role.OWNER),
+                    Membership(chat=chat, user=other, role=Role.MEMBER),
+                ]
+            )
+    except IntegrityError:  # the other user opened the same chat a moment ago
+        return Chat.objects.get(direct_key=key), False
+    events.chat_created(chat, memberships)
+    return chat, True
+
+
+@transaction.atomic
+def chat_update(
+    *, chat: Chat, actor: User, title: str | None = None, description: str | None = None
+) -> Chat:
+    membership = membership_get(chat=chat, user=actor)
+    _require_role(membership, MANAGER_ROLES, "edit it")
+    if title is not None:
+        if not title and chat.chat_type != ChatType.DIRECT:
+            raise exceptions.ValidationError({"title": ["A group or channel needs a title."]})
+        chat.title = title
+    if description is not None:
+        chat.description = description
+    chat.save(update_fields=["title", "description", "updated"])
+    events.chat_updated(chat)
+    return chat
+
+
+@transaction.atomic
+def chat_delete(*, chat: Chat, actor: User) -> None:
+    membership = membership_get(chat=chat, user=actor)
+    _require_role(membership, (Role.OWNER,), "delete it")
+    chat_id = chat.pk
+    member_ids = list(Membership.objects.filter(chat=chat).values_list("user_id", flat=True))
+    chat.delete()
+    events.chat_deleted(chat_id, member_ids)
+
+
+# --- Members -----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def member_add(*, chat: Chat, actor: User, user_id: int, role: Role = Role.MEMBER) -> Membership:
+    actor_membership = membership_get(chat=chat, user=actor)
+    _require_role(actor_membership, MANAGER_ROLES, "add members")
+    if chat.chat_type == ChatType.DIRECT:
+        raise exceptions.ValidationError(
+            {"detail": "A direct chat always has exactly two members."}
+        )
+    if role == Role.OWNER:
+        raise exceptions.ValidationError(
+            {"role": ["Transfer ownership by changing a role instead."]}
+        )
+    if role == Role.ADMIN:
+        _require_role(actor_membership, (Role.OWNER,), "appoint admins")
+    (user,) = _active_users([user_id], field="user_id")
+    if Membership.objects.filter(chat=chat, user=user).exists():
+        raise exceptions.ValidationError({"user_id": ["Already a member."]})
+    membership = Membership.objects.create(chat=chat, user=user, role=role)
+    events.member_added(membership)
+    return membership
+
+
+@transaction.atomic
+def member_role_set(*, chat: Chat, actor: User, user_id: int, role: Role) -> Membership:
+    """Change a member's role. Giving someone the owner role hands ownership over to them."""
+    actor_membership = membership_get(chat=chat, user=actor)
+    _require_role(actor_membership, (Role.OWNER,), "change roles")
+    target = Membership.objects.select_related("user").filter(chat=chat, user_id=user_id).first()
+    if target is None:
+        raise exceptions.NotFound("No such member.")
+    if target.pk == actor_membership.pk:
+        raise exceptions.ValidationError({"role": ["Hand ownership to another member instead."]})
+    if role == Role.OWNER:
+        actor_membership.role = Role.ADMIN
+        actor_membership.save(update_fields=["role"])
+        events.member_updated(actor_membership)
+    target.role = role
+    target.save(update_fields=["role"])
+    events.member_updated(target)
+    return target
+
+
+@transaction.atomic
+def member_remove(*, chat: Chat, actor: User, user_id: int) -> None:
+    """Remove a member, or leave when user_id is the actor's own.
+
+    An owner who leaves hands the chat to the longest-standing admin, or else member; the last
+    member to leave deletes the chat.
+    """
+    actor_membership = membership_get(chat=chat, user=actor)
+    if chat.chat_type == ChatType.DIRECT:
+        raise exceptions.ValidationError(
+            {"detail": "A direct chat always has exactly two members."}
+        )
+    target = Membership.objects.filter(chat=chat, user_id=user_id).first()
+    if target is None:
+        raise exceptions.NotFound("No such member.")
+    if target.pk != actor_membership.pk:
+        _require_role(actor_membership, MANAGER_ROLES, "remove members")
+        if actor_membership.role == Role.ADMIN and target.role != Role.MEMBER:
+            raise exceptions.PermissionDenied("Admins may remove members, not the owner or admins.")
+    target.delete()
+    events.member_removed(chat.pk, user_id)
+    if target.role == Role.OWNER:
+        _owner_succession(chat)
+
+
+def _owner_succession(chat: Chat) -> None:
+    heir = (
+        Membership.objects.filter(chat=chat)
+        .select_related("user")
+        .order_by(Case(When(role=Role.ADMIN, then=Value(0)), default=Value(1)), "joined", "pk")
+        .first()
+    )
+    if heir is None:
+        chat.delete()
+        return
+    heir.role = Role.OWNER
+    heir.save(update_fields=["role"])
+    events.member_updated(heir)
+
+
+# --- Messages ----------------------------------------------------------------------------------
+
+
+def _seq_next(chat_id: int) -> int:
+    """Take the next seq for a chat, holding the chat row's lock until the transaction ends.
+
+    Concurrent posts to one chat queue on this lock, so seqs follow commit order with no gaps.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(_SEQ_NEXT_SQL, [timezone.now(), chat_id])
+        (seq,) = cursor.fetchone()
+    return int(seq)
+
+
+_SEQ_NEXT_SQL = (
+    f"UPDATE {Chat._meta.db_table} SET last_seq = last_seq + 1, last_activity = %s "  # noqa: S608
+    "WHERE id = %s RETURNING last_seq"
+)
+
+
+def _message_by_client_id(chat: Chat, user: User, client_id: str) -> Message | None:
+    return (
+        Message.objects.select_related("user")
+        .filter(chat=chat, user=user, client_id=client_id)
+        .first()
+    )
+
+
+def message_send(
+    *, chat: Chat, user: User, text: str, client_id: str | None = None
+) -> tuple[Message, bool]:
+    """Post a message. Returns (message, created).
+
+    The same client_id from the same user in the same chat returns the original message, never a
+    second one, even when two copies race.
+    """
+    membership = membership_get(chat=chat, user=user)
+    if chat.chat_type == ChatType.CHANNEL:
+        _require_role(membership, MANAGER_ROLES, "post in this channel")
+    if client_id is not None:
+        existing = _message_by_client_id(chat, user, client_id)
+        if existing is not None:
+            return existing, False
+    try:
+        with transaction.atomic():
+            seq = _seq_next(chat.pk)
+            message = Message.objects.create(
+                chat=chat, seq=seq, user=user, text=text, client_id=client_id
+            )
+            # Posting reads the chat up to one's own message, as in every messenger.
+            Membership.objects.filter(pk=membership.pk, last_read_seq__lt=seq).update(
+                last_read_seq=seq
+            )
+            events.message_new(message)
+    except IntegrityError:
+        existing = _message_by_client_id(chat, user, client_id) if client_id else None
+        if existing is None:
+            raise
+        return existing, False
+    chat.last_seq = seq
+    return message, True
+
+
+@transaction.atomic
+def message_edit(*, message: Message, actor: User, text: str) -> Message:
+    if message.user_id != actor.pk:
+        raise exceptions.PermissionDenied("Only the author may edit a message.")
+    if message.deleted:
+        raise exceptions.ValidationError({"detail": "A deleted message cannot be edited."})
+    message.text = text
+    message.edited = True
+    message.save(update_fields=["text", "edited", "updated"])
+    events.message_updated(message)
+    return message
+
+
+@transaction.atomic
+def message_delete(*, message: Message, actor: User) -> None:
+    """Tombstone a message: it keeps its seq, and clients see empty text and deleted true."""
+    if message.user_id != actor.pk and not actor.is_staff:
+        membership = membership_get(chat=message.chat, user=actor)
+        _require_role(membership, MANAGER_ROLES, "delete other people's messages")
+    if message.deleted:
+        return
+    message.deleted = True
+    message.save(update_fields=["deleted", "updated"])
+    events.message_updated(message)
+
+
+@transaction.atomic
+def read_mark(*, chat: Chat, user: User, seq: int) -> None:
+    """Move the caller's read marker forward to seq. It never moves back."""
+    membership = membership_get(chat=chat, user=user)
+    if seq > chat.last_seq:
+        raise exceptions.ValidationError({"seq": [f"The chat's last seq is {chat.last_seq}."]})
+    moved = Membership.objects.filter(pk=membership.pk, last_read_seq__lt=seq).update(
+        last_read_seq=seq
+    )
+    if moved:
+        events.read(chat.pk, user.pk, seq)
