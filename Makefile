@@ -1,0 +1,65 @@
+# The two commands a newcomer needs: `make run` and `make test`. Everything else supports them.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help install install-dev run migrate test lint format check clean
+
+help:
+	@echo "make run     set up and serve the product on http://$(HOST):$(PORT) (SQLite, no servers needed)"
+	@echo "make test    run the whole suite (uses PostgreSQL/Redis/RabbitMQ when their URLs are set)"
+	@echo "make lint    ruff, ruff format --check, mypy and makemigrations --check"
+	@echo "make format  apply ruff's fixes and formatting"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+# The embedded default: SQLite under var/, in-memory channel layer, Celery without a broker server.
+run: export DEBUG ?= true
+run: install
+	mkdir -p var
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	$(BIN)/python manage.py demo_users
+	@echo ""
+	@echo "  Chat server on  http://$(HOST):$(PORT)/"
+	@echo "  API docs        http://$(HOST):$(PORT)/api/docs/"
+	@echo "  Admin           http://$(HOST):$(PORT)/admin/"
+	@echo "  Health          http://$(HOST):$(PORT)/healthz"
+	@echo ""
+	$(BIN)/daphne -b $(HOST) -p $(PORT) chatproject.asgi:application
+
+test: install-dev
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+	DEBUG=true $(BIN)/python manage.py makemigrations --check --dry-run
+
+format: install-dev
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+check: lint test
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
