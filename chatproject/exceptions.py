@@ -6,6 +6,8 @@ from typing import Any
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import InterfaceError, OperationalError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
@@ -38,3 +40,10 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     if response is not None and isinstance(exc, ServiceUnavailable):
         response["Retry-After"] = "5"
     return response
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """A URL that no route matches, such as an id too long for the route: `{detail}` under /api/."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return defaults.page_not_found(request, exception)

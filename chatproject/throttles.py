@@ -1,5 +1,6 @@
 """Rate limits read from settings at request time, so that they follow override_settings."""
 
+import hashlib
 from typing import cast
 
 from django.conf import settings
@@ -37,7 +38,11 @@ class LoginUserThrottle(SettingsRateThrottle):
         login = data.get("login") or data.get("username")
         if not isinstance(login, str) or not login:
             return None
-        return self.cache_format % {"scope": self.scope, "ident": login.strip().lower()[:150]}
+        # Hashed, because the login is raw client input: a lone surrogate in it cannot be encoded
+        # into a Redis key, and spaces or control characters make invalid cache keys.
+        login = login.strip().lower()[:150]
+        ident = hashlib.sha256(login.encode("utf-8", "surrogatepass")).hexdigest()
+        return self.cache_format % {"scope": self.scope, "ident": ident}
 
 
 class MessageSendThrottle(SettingsRateThrottle):

@@ -2,8 +2,9 @@ from django.contrib.auth import update_session_auth_hash
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser
+from rest_framework.parsers import FormParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -22,6 +23,7 @@ from accounts.api.serializers import (
 from accounts.models import User
 from chatproject.openapi import error_responses
 from chatproject.pagination import ListCursorPagination
+from chatproject.parsers import JSONParser
 from chatproject.throttles import LoginAddressThrottle, LoginUserThrottle, RegisterThrottle
 
 
@@ -43,9 +45,21 @@ class RegisterView(APIView):
         return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
 
 
-class TokenObtainView(APIView):
+class _CredentialsView(APIView):
+    """An endpoint that takes credentials in its body instead of a header.
+
+    Bad credentials are a 401. DRF turns an AuthenticationFailed into a 403 unless the view
+    names an authentication scheme for the WWW-Authenticate header, so this one names Bearer.
+    """
+
     authentication_classes = ()
     permission_classes = (AllowAny,)
+
+    def get_authenticate_header(self, request: Request) -> str:
+        return 'Bearer realm="api"'
+
+
+class TokenObtainView(_CredentialsView):
     parser_classes = (JSONParser, FormParser)
     throttle_classes = (LoginAddressThrottle, LoginUserThrottle)
 
@@ -63,10 +77,7 @@ class TokenObtainView(APIView):
         return Response(tokens)
 
 
-class TokenRefreshView(APIView):
-    authentication_classes = ()
-    permission_classes = (AllowAny,)
-
+class TokenRefreshView(_CredentialsView):
     @extend_schema(
         request=RefreshSerializer,
         responses={200: TokenPairSerializer, **error_responses(400, 401, 413)},
@@ -141,7 +152,8 @@ class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         data.is_valid(raise_exception=True)
         user: User = request.user  # type: ignore[assignment]
         tokens = services.user_password_change(user=user, **data.validated_data)
-        if hasattr(request, "session"):
+        if isinstance(request.successful_authenticator, SessionAuthentication):
+            # Keep this browser signed in; the user's other sessions end with the old password.
             update_session_auth_hash(request._request, user)
         return Response(tokens)
 
