@@ -30,6 +30,15 @@ class SeqField(serializers.IntegerField):
         super().__init__(**kwargs)
 
 
+class TextField(serializers.CharField):
+    """Text from a client: a JSON string only. DRF's CharField would turn 42 into "42"."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 # --- Output ------------------------------------------------------------------------------------
 
 
@@ -140,10 +149,8 @@ class MessagePageSerializer(serializers.Serializer):
 
 
 class ChatCreateSerializer(StrictSerializer):
-    title = serializers.CharField(
-        max_length=TITLE_MAX, required=False, allow_blank=True, default=""
-    )
-    description = serializers.CharField(
+    title = TextField(max_length=TITLE_MAX, required=False, allow_blank=True, default="")
+    description = TextField(
         max_length=DESCRIPTION_MAX, required=False, allow_blank=True, default=""
     )
     chat_type = serializers.ChoiceField(choices=ChatType.choices)
@@ -157,10 +164,8 @@ class ChatCreateSerializer(StrictSerializer):
 
 
 class ChatUpdateSerializer(StrictSerializer):
-    title = serializers.CharField(max_length=TITLE_MAX, required=False)
-    description = serializers.CharField(
-        max_length=DESCRIPTION_MAX, required=False, allow_blank=True
-    )
+    title = TextField(max_length=TITLE_MAX, required=False)
+    description = TextField(max_length=DESCRIPTION_MAX, required=False, allow_blank=True)
 
 
 class MemberAddSerializer(StrictSerializer):
@@ -175,8 +180,8 @@ class MemberRoleSerializer(StrictSerializer):
 
 
 class MessageCreateSerializer(StrictSerializer):
-    text = serializers.CharField(max_length=TEXT_MAX)
-    client_id = serializers.CharField(
+    text = TextField(max_length=TEXT_MAX)
+    client_id = TextField(
         max_length=CLIENT_ID_MAX,
         required=False,
         allow_null=True,
@@ -185,7 +190,7 @@ class MessageCreateSerializer(StrictSerializer):
 
 
 class MessageEditSerializer(StrictSerializer):
-    text = serializers.CharField(max_length=TEXT_MAX)
+    text = TextField(max_length=TEXT_MAX)
 
 
 class ReadSerializer(StrictSerializer):
