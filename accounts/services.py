@@ -14,6 +14,8 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.models import User, UserStatus
+from chats import events
+from chats.services import presence_announce
 
 
 def _password_check_strength(password: str, *, user: User, field: str) -> None:
@@ -38,20 +40,33 @@ def user_register(*, login: str, password: str, name: str) -> User:
     return user
 
 
+@transaction.atomic
 def user_update(*, user: User, name: str | None = None, status: UserStatus | None = None) -> User:
+    """Change the name or status. A status change is announced to everyone who shares a chat."""
     fields = ["updated"]
     if name is not None:
         user.name = name
         fields.append("name")
+    announce = status is not None and status != user.status
     if status is not None:
         user.status = status
         fields.append("status")
     user.save(update_fields=fields)
+    if announce:
+        presence_announce(user=user)
     return user
 
 
-def tokens_issue(*, user: User) -> dict[str, Any]:
+SESSION_CLAIM = "sid"
+
+
+def tokens_issue(*, user: User, session_id: str | None = None) -> dict[str, Any]:
+    """A new token pair. Both carry the login session's id (`sid`), which survives refreshes, so
+    that logging out can close exactly the sockets of that session."""
     refresh = RefreshToken.for_user(user)
+    refresh[SESSION_CLAIM] = session_id or refresh[jwt_settings.JTI_CLAIM]
+    # for_user recorded the token before it had the claim; record what the client really holds.
+    OutstandingToken.objects.filter(jti=refresh[jwt_settings.JTI_CLAIM]).update(token=str(refresh))
     access = refresh.access_token
     return {
         "access": str(access),
@@ -94,10 +109,12 @@ def tokens_refresh(*, refresh: str) -> dict[str, Any]:
             {"detail": "No active account for this token.", "code": "token_not_valid"}
         )
     BlacklistedToken.objects.create(token=outstanding)
-    return tokens_issue(user=user)
+    return tokens_issue(user=user, session_id=token.get(SESSION_CLAIM))
 
 
+@transaction.atomic
 def logout(*, user: User, refresh: str) -> None:
+    """Blacklist the refresh token and close the sockets of its login session."""
     try:
         token = RefreshToken(refresh)  # type: ignore[arg-type]
     except TokenError as exc:
@@ -105,6 +122,9 @@ def logout(*, user: User, refresh: str) -> None:
     if str(token.get(jwt_settings.USER_ID_CLAIM)) != str(user.pk):
         raise exceptions.ValidationError({"refresh": ["This token belongs to another user."]})
     token.blacklist()
+    session_id = token.get(SESSION_CLAIM)
+    if session_id:
+        events.session_close(str(session_id))
 
 
 def refresh_tokens_revoke_all(*, user: User) -> None:
@@ -127,4 +147,14 @@ def user_password_change(*, user: User, old_password: str, new_password: str) ->
     user.set_password(new_password)
     user.save(update_fields=["password", "updated"])
     refresh_tokens_revoke_all(user=user)
+    events.sessions_close(user.pk)
     return tokens_issue(user=user)
+
+
+@transaction.atomic
+def user_deactivate(*, user: User) -> None:
+    """Deactivate the account: its tokens stop working and its sockets close, on every process."""
+    user.is_active = False
+    user.save(update_fields=["is_active", "updated"])
+    refresh_tokens_revoke_all(user=user)
+    events.sessions_close(user.pk)

@@ -36,6 +36,10 @@ if not SECRET_KEY:
     SECRET_KEY = "insecure-dev-only-key-set-SECRET_KEY-in-production-0123456789"  # noqa: S105
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
+if "*" in ALLOWED_HOSTS:
+    # The WebSocket origin check allows exactly these hosts; "*" would let any site's page open
+    # sockets with a visitor's session cookie.
+    raise ImproperlyConfigured("ALLOWED_HOSTS must name the hosts; '*' is not allowed.")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
 INSTALLED_APPS = [
@@ -106,16 +110,23 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: channel layer and cache ----------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
+CHANNEL_LAYER_LIMITS = {
+    # The default capacity of 100 silently drops group messages to a busy socket.
+    "capacity": int(os.environ.get("CHANNEL_CAPACITY", "1000")),
+    # The default group_expiry of a day silently unsubscribes long-lived sockets.
+    "group_expiry": int(os.environ.get("CHANNEL_GROUP_EXPIRY", str(7 * 24 * 3600))),
+}
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [REDIS_URL],
-                # The default capacity of 100 silently drops group messages to a busy socket.
-                "capacity": int(os.environ.get("CHANNEL_CAPACITY", "1000")),
-                # The default group_expiry of a day silently unsubscribes long-lived sockets.
-                "group_expiry": int(os.environ.get("CHANNEL_GROUP_EXPIRY", str(7 * 24 * 3600))),
+                # redis-py's default 5 s read timeout equals channels-redis's 5 s blocking pop,
+                # so an idle socket's receive loop would die with a TimeoutError.
+                "hosts": [
+                    {"address": REDIS_URL, "socket_timeout": 15, "socket_connect_timeout": 5}
+                ],
+                **CHANNEL_LAYER_LIMITS,
             },
         }
     }
@@ -127,7 +138,12 @@ if REDIS_URL:
         }
     }
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels.layers.InMemoryChannelLayer",
+            "CONFIG": CHANNEL_LAYER_LIMITS,
+        }
+    }
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # --- Celery ------------------------------------------------------------------------------------
@@ -202,6 +218,15 @@ SPECTACULAR_SETTINGS = {
         "UserStatusEnum": "accounts.models.UserStatus",
     },
 }
+
+# --- WebSocket -----------------------------------------------------------------------------------
+# Frames a socket may send: (a second on average, in a burst).
+WS_MESSAGE_RATE = (10.0, 20.0)
+WS_FRAME_RATE = (20.0, 40.0)
+TYPING_INTERVAL_SECONDS = 3
+# A socket refreshes its presence row this often; the sweep ends rows older than PRESENCE_STALE.
+PRESENCE_HEARTBEAT_SECONDS = int(os.environ.get("PRESENCE_HEARTBEAT_SECONDS", "30"))
+PRESENCE_STALE_SECONDS = int(os.environ.get("PRESENCE_STALE_SECONDS", "90"))
 
 # --- Limits ------------------------------------------------------------------------------------
 REQUEST_BODY_MAX_BYTES = 256 * 1024

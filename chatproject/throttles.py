@@ -1,9 +1,13 @@
 """Rate limits read from settings at request time, so that they follow override_settings."""
 
 import hashlib
+from types import SimpleNamespace
 from typing import cast
 
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.cache import cache
+from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
@@ -52,3 +56,17 @@ class MessageSendThrottle(SettingsRateThrottle):
         if request.method != "POST" or not request.user.is_authenticated:
             return None
         return self.cache_format % {"scope": self.scope, "ident": request.user.pk}
+
+
+def message_send_throttle(user: AbstractBaseUser) -> None:
+    """The REST limit on posting, applied to the socket's message.send too: one budget per user."""
+    throttle = MessageSendThrottle()
+    request = cast(Request, SimpleNamespace(method="POST", user=user))
+    if not throttle.allow_request(request, cast(APIView, None)):
+        raise exceptions.Throttled(throttle.wait())
+
+
+async def typing_allowed(*, user_id: int, chat_id: int) -> bool:
+    """One typing event per user and chat every TYPING_INTERVAL_SECONDS, across processes."""
+    key = f"typing:{user_id}:{chat_id}"
+    return bool(await cache.aadd(key, 1, timeout=settings.TYPING_INTERVAL_SECONDS))

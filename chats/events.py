@@ -5,9 +5,10 @@ rolled-back write publishes nothing. A frame is encoded to JSON once per event, 
 recipient, and a channel-layer failure is logged, never raised: the write has committed, and
 clients recover anything they missed with `sync` or `?after=`.
 
-Sockets join `chat.<id>` for every chat of their user and `user.<id>` for their user. A user-group
-event may carry `subscribe` or `unsubscribe` with a chat id, which tells the user's sockets to join
-or leave that chat's group while connected.
+Sockets join `chat.<id>` for every chat of their user, `user.<id>` for their user and, when they
+authenticated with a token, `session.<sid>` for its login session. A user-group event may carry
+`subscribe` or `unsubscribe` with a chat id, which tells the user's sockets to join or leave that
+chat's group while connected; `close` closes the sockets it reaches.
 """
 
 import json
@@ -26,12 +27,19 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+CLOSE_REVOKED = 4403
+
 
 class ChannelEvent(TypedDict, total=False):
     type: str  # the consumer handler: "chat.event" -> ChatConsumer.chat_event
     frame: str  # the JSON text sent to the client as is
-    subscribe: int
-    unsubscribe: int
+    chat_id: int  # on chat events: sockets that have left the chat drop them
+    seq: int  # on message.new: sockets put each chat's messages in seq order; on subscribe: where
+    # the live stream starts
+    sender: int  # a user whose own sockets skip the event (typing, presence)
+    subscribe: int  # a chat id: the user's sockets join its group
+    unsubscribe: int  # a chat id: the user's sockets leave its group
+    close: int  # a close code: the sockets close (revoked sessions)
 
 
 def chat_group(chat_id: int) -> str:
@@ -40,6 +48,11 @@ def chat_group(chat_id: int) -> str:
 
 def user_group(user_id: int) -> str:
     return f"user.{user_id}"
+
+
+def session_group(session_id: str) -> str:
+    """The sockets opened with access tokens of one login session (one refresh-token family)."""
+    return f"session.{session_id}"
 
 
 def encode_frame(frame_type: str, **fields: Any) -> str:
@@ -56,23 +69,31 @@ def _group_send(group: str, event: ChannelEvent) -> None:
         logger.exception("channel layer send to %s failed; clients will recover with sync", group)
 
 
-def publish_on_commit(
-    group: str,
-    frame: str,
-    *,
-    subscribe: int | None = None,
-    unsubscribe: int | None = None,
-) -> None:
-    event: ChannelEvent = {"type": "chat.event", "frame": frame}
-    if subscribe is not None:
-        event["subscribe"] = subscribe
-    if unsubscribe is not None:
-        event["unsubscribe"] = unsubscribe
+def _publish_on_commit(group: str, event: ChannelEvent) -> None:
+    event["type"] = "chat.event"
     transaction.on_commit(lambda: _group_send(group, event))
 
 
-def _to_chat(chat_id: int, /, frame_type: str, **fields: Any) -> None:
-    publish_on_commit(chat_group(chat_id), encode_frame(frame_type, chat_id=chat_id, **fields))
+def _to_chat(
+    chat_id: int,
+    /,
+    frame_type: str,
+    *,
+    order_seq: int | None = None,
+    sender: int | None = None,
+    **fields: Any,
+) -> None:
+    """`order_seq` is the event's place in the chat's message order; `sender` is a user whose
+    sockets skip the event; `fields` go in the frame (a `read` frame has a `seq` of its own)."""
+    event: ChannelEvent = {
+        "frame": encode_frame(frame_type, chat_id=chat_id, **fields),
+        "chat_id": chat_id,
+    }
+    if order_seq is not None:
+        event["seq"] = order_seq
+    if sender is not None:
+        event["sender"] = sender
+    _publish_on_commit(chat_group(chat_id), event)
 
 
 def _to_user(
@@ -81,11 +102,17 @@ def _to_user(
     frame_type: str,
     *,
     subscribe: int | None = None,
+    since_seq: int = 0,
     unsubscribe: int | None = None,
     **fields: Any,
 ) -> None:
-    frame = encode_frame(frame_type, **fields)
-    publish_on_commit(user_group(recipient_id), frame, subscribe=subscribe, unsubscribe=unsubscribe)
+    event: ChannelEvent = {"frame": encode_frame(frame_type, **fields)}
+    if subscribe is not None:
+        event["subscribe"] = subscribe
+        event["seq"] = since_seq
+    if unsubscribe is not None:
+        event["unsubscribe"] = unsubscribe
+    _publish_on_commit(user_group(recipient_id), event)
 
 
 # --- The events, one function each ---------------------------------------------------------------
@@ -94,7 +121,12 @@ def _to_user(
 
 def message_new(message: "Message") -> None:
 
-    _to_chat(message.chat_id, "message.new", message=MessageSerializer(message).data)
+    _to_chat(
+        message.chat_id,
+        "message.new",
+        order_seq=message.seq,
+        message=MessageSerializer(message).data,
+    )
 
 
 def message_updated(message: "Message") -> None:
@@ -127,7 +159,9 @@ def member_added(membership: "Membership") -> None:
     chat = membership.chat
     _to_chat(chat.pk, "member.added", member=MemberSerializer(membership).data)
     payload = chat_payload(chat, my_role=membership.role, unread_count=chat.last_seq)
-    _to_user(membership.user_id, "chat.created", chat=payload, subscribe=chat.pk)
+    _to_user(
+        membership.user_id, "chat.created", chat=payload, subscribe=chat.pk, since_seq=chat.last_seq
+    )
 
 
 def member_updated(membership: "Membership") -> None:
@@ -136,9 +170,46 @@ def member_updated(membership: "Membership") -> None:
 
 
 def member_removed(chat_id: int, user_id: int) -> None:
-    _to_chat(chat_id, "member.removed", user_id=user_id)
+    """The chat hears it; the removed user hears it once, on their own group, and unsubscribes."""
+    _to_chat(chat_id, "member.removed", sender=user_id, user_id=user_id)
     _to_user(user_id, "member.removed", chat_id=chat_id, user_id=user_id, unsubscribe=chat_id)
 
 
 def read(chat_id: int, user_id: int, seq: int) -> None:
     _to_chat(chat_id, "read", user_id=user_id, seq=seq)
+
+
+def sessions_close(user_id: int) -> None:
+    """Close every socket of the user, on every process (password change, deactivation)."""
+    _publish_on_commit(user_group(user_id), {"close": CLOSE_REVOKED})
+
+
+def session_close(session_id: str) -> None:
+    """Close the sockets of one login session (logout)."""
+    _publish_on_commit(session_group(session_id), {"close": CLOSE_REVOKED})
+
+
+def presence(user_id: int, status: str, chat_ids: list[int]) -> None:
+    """To everyone who shares a chat with the user, once per shared chat; not to the user."""
+    frame = encode_frame("presence", user_id=user_id, status=status)
+    for chat_id in chat_ids:
+        _publish_on_commit(
+            chat_group(chat_id), {"frame": frame, "chat_id": chat_id, "sender": user_id}
+        )
+
+
+async def typing(*, chat_id: int, user_id: int) -> None:
+    """Typing is no write: it goes out at once, to every member but the typer."""
+    event: ChannelEvent = {
+        "type": "chat.event",
+        "frame": encode_frame("typing", chat_id=chat_id, user_id=user_id),
+        "chat_id": chat_id,
+        "sender": user_id,
+    }
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        await layer.group_send(chat_group(chat_id), dict(event))
+    except Exception:
+        logger.exception("channel layer send of typing to chat %s failed", chat_id)

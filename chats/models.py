@@ -118,3 +118,21 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.chat_id}#{self.seq}"
+
+
+class Connection(models.Model):
+    """One open WebSocket, on whichever server process holds it.
+
+    A user is online while they have a row here. A process refreshes its sockets' heartbeats while
+    it lives, so the rows of a process that crashed go stale and the presence sweep removes them.
+    """
+
+    channel_name = models.CharField(max_length=200, unique=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="connections"
+    )
+    opened = models.DateTimeField(auto_now_add=True)
+    heartbeat = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.user_id} on {self.channel_name}"

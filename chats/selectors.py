@@ -64,6 +64,17 @@ def chat_list_for_user(*, user: User) -> QuerySet[Chat]:
     return _chats_for_member(user)
 
 
+def chat_ids_for_user(*, user: User) -> list[int]:
+    return list(Membership.objects.filter(user=user).values_list("chat_id", flat=True))
+
+
+def chat_states_for_user(*, user: User) -> list[dict[str, int]]:
+    """Where each of the user's chats stands, `{id, last_seq, unread_count}`: a socket's hello."""
+    states = _chats_for_member(user).order_by("id")
+    # The mypy plugin does not see annotated fields such as unread_count.
+    return list(states.values("id", "last_seq", "unread_count"))  # type: ignore[misc]
+
+
 def chat_get_for_member(*, user: User, chat_id: int) -> Chat:
     """The chat, if the user is a member. Anyone else gets 404, as if it did not exist."""
     chat = _chats_for_member(user).filter(pk=chat_id).first()
@@ -127,7 +138,7 @@ def message_search(*, user: User, q: str, chat_id: int | None = None) -> QuerySe
     """Messages from the user's chats that contain every word of q (as a prefix), newest first.
 
     PostgreSQL uses full-text search over a GIN index (migration 0002); SQLite falls back to
-    case-insensitive substring matching of each word.
+    case-insensitive matching of each word at the start of a word of the text.
     """
     words = _WORD.findall(q)
     if not words:
@@ -140,13 +151,24 @@ def message_search(*, user: User, q: str, chat_id: int | None = None) -> QuerySe
     if chat_id is not None:
         messages = messages.filter(chat_id=chat_id)
     if connection.vendor == "postgresql":
-        query = SearchQuery(
-            " & ".join(f"{word}:*" for word in words), search_type="raw", config=SEARCH_CONFIG
-        )
+        terms = [_tsquery_prefix(piece) for piece in q.split() if _WORD.search(piece)]
+        query = SearchQuery(" & ".join(terms), search_type="raw", config=SEARCH_CONFIG)
         return messages.annotate(search=message_search_vector()).filter(search=query)
     for word in words:
-        messages = messages.filter(text__icontains=word)
+        # SQLite's REGEXP is Python's re, which folds case beyond ASCII (LIKE does not), and `\b`
+        # matches the word as a prefix of a word, as PostgreSQL does, not anywhere inside one.
+        messages = messages.filter(text__iregex=rf"\b{re.escape(word)}")
     return messages
+
+
+def _tsquery_prefix(piece: str) -> str:
+    """A piece of the query as a quoted tsquery operand that matches as a prefix.
+
+    Quoted, PostgreSQL splits it with the same parser as the text, so "example.com", an address
+    or "3.14" stays one token, as it is in the text, instead of becoming words that never match.
+    """
+    quoted = piece.replace("\\", "\\\\").replace("'", "''")
+    return f"'{quoted}':*"
 
 
 def message_search_vector() -> SearchVector:

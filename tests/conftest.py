@@ -1,7 +1,9 @@
 import os
 from collections.abc import Callable, Iterator
+from typing import cast
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from rest_framework.test import APIClient
@@ -12,14 +14,17 @@ from tests.factories import UserFactory
 
 
 @pytest.fixture(autouse=True)
-def _require_postgres(request: pytest.FixtureRequest) -> None:
-    """Tests marked `postgres` need PostgreSQL; elsewhere they are skipped and say why.
-
-    Under CI=true nothing may be skipped, so there a missing PostgreSQL fails the test.
-    """
-    if request.node.get_closest_marker("postgres") is None or connection.vendor == "postgresql":
+def _require_services(request: pytest.FixtureRequest) -> None:
+    """Tests marked `postgres` or `redis` need that service; without it they are skipped and say
+    why. Under CI=true nothing may be skipped, so there a missing service fails the test."""
+    missing = []
+    if request.node.get_closest_marker("postgres") and connection.vendor != "postgresql":
+        missing.append("PostgreSQL: set DATABASE_URL=postgres://...")
+    if request.node.get_closest_marker("redis") and not settings.REDIS_URL:
+        missing.append("Redis: set REDIS_URL=redis://...")
+    if not missing:
         return
-    reason = "needs PostgreSQL: set DATABASE_URL=postgres://..."
+    reason = "needs " + " and ".join(missing)
     if os.environ.get("CI") == "true":
         pytest.fail(reason)
     pytest.skip(reason)
@@ -35,12 +40,12 @@ def _fresh_cache() -> Iterator[None]:
 
 @pytest.fixture
 def user(db: None) -> User:
-    return UserFactory(login="alice", name="Alice")
+    return cast(User, UserFactory(login="alice", name="Alice"))
 
 
 @pytest.fixture
 def other_user(db: None) -> User:
-    return UserFactory(login="bob", name="Bob")
+    return cast(User, UserFactory(login="bob", name="Bob"))
 
 
 @pytest.fixture

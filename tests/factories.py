@@ -21,10 +21,10 @@ class UserFactory(factory.django.DjangoModelFactory):
     name = factory.Faker("name")
     password = factory.PostGenerationMethodCall("set_password", PASSWORD)
 
-    @factory.post_generation
-    def save_password(self, create: bool, extracted: object, **kwargs: object) -> None:
-        if create:
-            self.save()
+    @classmethod
+    def _after_postgeneration(cls, instance: User, create: bool, results: object = None) -> None:
+        if create:  # set_password changed the instance after its first save
+            instance.save()
 
 
 def chat_factory(

@@ -25,3 +25,7 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 WHITENOISE_AUTOREFRESH = True
+
+# Socket limits likewise: the tests about them set their own.
+WS_MESSAGE_RATE = (1000.0, 1000.0)
+WS_FRAME_RATE = (1000.0, 1000.0)

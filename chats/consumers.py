@@ -1,0 +1,377 @@
+"""The WebSocket at /ws/: authenticate, subscribe, parse frames, call services, send.
+
+Every rule lives in the services and selectors; this module only moves frames. Its own state is the
+socket's subscriptions and, per chat, the last seq it delivered, which it uses to put each chat's
+`message.new` frames in seq order (events from different server processes may arrive out of order).
+"""
+
+import asyncio
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from rest_framework import exceptions
+
+from accounts.api.serializers import UserSerializer
+from accounts.models import User
+from accounts.selectors import user_for_access_token
+from chatproject import throttles
+from chats import events, selectors, services
+from chats.api.serializers import MessageSerializer
+from chats.frames import FRAMES, SYNC_LIMIT_MAX, Frame
+
+logger = logging.getLogger(__name__)
+
+FRAME_MAX_BYTES = 64 * 1024
+AUTH_TIMEOUT_SECONDS = 10
+GAP_WAIT_SECONDS = 0.5
+SYNC_BATCHES_MAX = 10
+
+AUTH_FIRST = "Send an auth frame first."
+
+CLOSE_TOO_BIG = 1009
+CLOSE_UNAUTHENTICATED = 4401
+
+
+class TokenBucket:
+    """Allows `rate` events a second on average, in bursts of up to `burst`."""
+
+    def __init__(self, rate: float, burst: float) -> None:
+        self.rate, self.burst = rate, burst
+        self.tokens, self.stamp = burst, time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
+@dataclass
+class ChatStream:
+    """What this socket has delivered of one chat's messages, and what waits for a gap to fill."""
+
+    last_seq: int
+    pending: dict[int, str] = field(default_factory=dict)
+    gap_timer: asyncio.TimerHandle | None = None
+
+
+class FrameError(Exception):
+    def __init__(self, code: str, detail: Any) -> None:
+        self.code, self.detail = code, detail
+
+
+class ChatConsumer(AsyncWebsocketConsumer):
+    user: User | None
+    streams: dict[int, ChatStream]
+
+    # --- Connection and auth -------------------------------------------------------------------
+
+    async def connect(self) -> None:
+        self.user = None
+        self.session_id: str | None = None
+        self.streams = {}
+        self.timers: list[asyncio.TimerHandle] = []
+        self.heartbeat_task: asyncio.Task[None] | None = None
+        self.expiry_timer: asyncio.TimerHandle | None = None
+        self.message_bucket = TokenBucket(*settings.WS_MESSAGE_RATE)
+        self.frame_bucket = TokenBucket(*settings.WS_FRAME_RATE)
+        protocols = self.scope.get("subprotocols") or []
+        session_user = self.scope.get("user")
+        if len(protocols) >= 2 and protocols[0] == "bearer":
+            await self.accept(subprotocol="bearer")
+            await self.authenticate_with_token(protocols[1])
+        elif session_user is not None and session_user.is_authenticated:
+            await self.accept()
+            await self.start(session_user, expires_at=None, session_id=None)
+        else:
+            await self.accept()
+            self.auth_deadline = self.later(AUTH_TIMEOUT_SECONDS, self.close_unless_authenticated)
+
+    def later(self, delay: float, coroutine_function: Any) -> asyncio.TimerHandle:
+        loop = asyncio.get_running_loop()
+        handle = loop.call_later(delay, lambda: asyncio.ensure_future(coroutine_function()))
+        self.timers.append(handle)
+        return handle
+
+    async def close_unless_authenticated(self) -> None:
+        if self.user is None:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+
+    async def authenticate_with_token(self, raw: str) -> None:
+        try:
+            user, token = await database_sync_to_async(user_for_access_token)(raw)
+        except exceptions.AuthenticationFailed:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        if self.user is not None and self.user.pk != user.pk:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        expires_at = float(token["exp"])
+        session_id = token.get("sid")
+        if self.user is None:
+            await self.start(user, expires_at=expires_at, session_id=session_id)
+        else:
+            self.schedule_expiry(expires_at)
+
+    def schedule_expiry(self, expires_at: float | None) -> None:
+        if self.expiry_timer is not None:
+            self.expiry_timer.cancel()
+        self.expiry_timer = (
+            self.later(max(0.0, expires_at - time.time()), self.expire)
+            if expires_at is not None
+            else None
+        )
+
+    async def expire(self) -> None:
+        await self.close(code=CLOSE_UNAUTHENTICATED)
+
+    async def start(self, user: User, *, expires_at: float | None, session_id: str | None) -> None:
+        """Join the user's groups, then read each chat's state, then say hello.
+
+        Joining first means that no message committed after the read can be missed live; anything
+        at or below the seqs in `hello` the client fetches with `sync`.
+        """
+        self.user = user
+        self.session_id = session_id
+        self.schedule_expiry(expires_at)
+        layer = self.channel_layer
+        await layer.group_add(events.user_group(user.pk), self.channel_name)
+        if session_id:
+            await layer.group_add(events.session_group(session_id), self.channel_name)
+        chat_ids = await database_sync_to_async(selectors.chat_ids_for_user)(user=user)
+        for chat_id in chat_ids:
+            await layer.group_add(events.chat_group(chat_id), self.channel_name)
+        states = await database_sync_to_async(selectors.chat_states_for_user)(user=user)
+        for state in states:
+            self.streams[state["id"]] = ChatStream(last_seq=state["last_seq"])
+        for chat_id in set(chat_ids) - set(self.streams):  # left between the two reads
+            await layer.group_discard(events.chat_group(chat_id), self.channel_name)
+        await self.send_frame("hello", user=UserSerializer(user).data, chats=states)
+        await database_sync_to_async(services.presence_connect)(
+            user=user, channel_name=self.channel_name
+        )
+        self.heartbeat_task = asyncio.ensure_future(self.heartbeat())
+
+    async def heartbeat(self) -> None:
+        """Keep this socket's presence row fresh while the process lives; the sweep ends others."""
+        while True:
+            await asyncio.sleep(settings.PRESENCE_HEARTBEAT_SECONDS)
+            await database_sync_to_async(services.presence_heartbeat)(
+                channel_name=self.channel_name
+            )
+
+    async def disconnect(self, code: int) -> None:
+        for timer in self.timers:
+            timer.cancel()
+        if self.heartbeat_task is not None:
+            self.heartbeat_task.cancel()
+        if self.user is None:
+            return
+        groups = [events.user_group(self.user.pk)] + [events.chat_group(c) for c in self.streams]
+        if self.session_id:
+            groups.append(events.session_group(self.session_id))
+        for group in groups:
+            await self.channel_layer.group_discard(group, self.channel_name)
+        await database_sync_to_async(services.presence_disconnect)(channel_name=self.channel_name)
+
+    @property
+    def member(self) -> User:
+        """The authenticated user, for handlers that run only after auth."""
+        if self.user is None:
+            raise FrameError("unauthenticated", AUTH_FIRST)
+        return self.user
+
+    # --- Frames from the client ----------------------------------------------------------------
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        size = len(text_data.encode()) if text_data is not None else len(bytes_data or b"")
+        if size > FRAME_MAX_BYTES:
+            await self.close(code=CLOSE_TOO_BIG)
+            return
+        ref = None
+        try:
+            if text_data is None:
+                raise FrameError("bad_frame", "Frames are JSON text, not binary.")
+            try:
+                raw = json.loads(text_data)
+            except ValueError as exc:
+                raise FrameError("bad_frame", "Not valid JSON.") from exc
+            if not isinstance(raw, dict):
+                raise FrameError("bad_frame", "A frame is a JSON object.")
+            ref = raw.get("ref") if isinstance(raw.get("ref"), str | int) else None
+            await self.dispatch_frame(raw)
+        except FrameError as exc:
+            await self.send_error(ref, exc.code, exc.detail)
+        except exceptions.APIException as exc:  # the services' errors, as REST would report them
+            await self.send_error(ref, str(exc.default_code), exc.detail)
+
+    async def dispatch_frame(self, raw: dict[str, Any]) -> None:
+        frame_type = raw.get("type")
+        if not isinstance(frame_type, str) or frame_type not in FRAMES:
+            raise FrameError("unknown_type", f"Unknown frame type: {frame_type!r}.")
+        if frame_type == "message.send":
+            if not self.message_bucket.take():
+                raise FrameError("throttled", "Too many messages; slow down.")
+        elif not self.frame_bucket.take():
+            raise FrameError("throttled", "Too many frames; slow down.")
+        frame = parse(FRAMES[frame_type], raw)
+        if frame_type == "auth":
+            await self.authenticate_with_token(frame["token"])
+            return
+        if self.user is None:
+            raise FrameError("unauthenticated", AUTH_FIRST)
+        handler = getattr(self, "on_" + frame_type.replace(".", "_"))
+        await handler(frame)
+
+    async def on_ping(self, frame: dict[str, Any]) -> None:
+        await self.send_frame("pong")
+
+    async def on_message_send(self, frame: dict[str, Any]) -> None:
+        message = await database_sync_to_async(self._message_send)(frame)
+        await self.send_frame("ack", ref=frame.get("ref"), message=message)
+
+    def _message_send(self, frame: dict[str, Any]) -> dict[str, Any]:
+        throttles.message_send_throttle(self.member)
+        chat = selectors.chat_get_for_member(user=self.member, chat_id=frame["chat_id"])
+        message, _ = services.message_send(
+            chat=chat, user=self.member, text=frame["text"], client_id=frame.get("client_id")
+        )
+        return dict(MessageSerializer(message).data)
+
+    async def on_sync(self, frame: dict[str, Any]) -> None:
+        """Send every message after `after_seq` in batches, up to SYNC_BATCHES_MAX of them; a
+        client whose last batch says has_more asks again from there."""
+        after = frame["after_seq"]
+        for _ in range(SYNC_BATCHES_MAX):
+            messages, has_more = await database_sync_to_async(self._history)(
+                frame["chat_id"], after, frame["limit"]
+            )
+            await self.send_frame(
+                "sync.batch",
+                ref=frame.get("ref"),
+                chat_id=frame["chat_id"],
+                messages=messages,
+                has_more=has_more,
+            )
+            if not has_more or not messages:
+                return
+            after = messages[-1]["seq"]
+
+    def _history(self, chat_id: int, after: int, limit: int) -> tuple[list[dict[str, Any]], bool]:
+        chat = selectors.chat_get_for_member(user=self.member, chat_id=chat_id)
+        messages, has_more = selectors.message_history(chat=chat, after=after, limit=limit)
+        return [dict(m) for m in MessageSerializer(messages, many=True).data], has_more
+
+    async def on_typing(self, frame: dict[str, Any]) -> None:
+        chat_id = frame["chat_id"]
+        if chat_id not in self.streams:
+            raise exceptions.NotFound("No such chat.")
+        if not await throttles.typing_allowed(user_id=self.member.pk, chat_id=chat_id):
+            raise FrameError("throttled", "Typing is sent at most every few seconds per chat.")
+        await events.typing(chat_id=chat_id, user_id=self.member.pk)
+
+    async def on_read(self, frame: dict[str, Any]) -> None:
+        await database_sync_to_async(self._read)(frame)
+
+    def _read(self, frame: dict[str, Any]) -> None:
+        chat = selectors.chat_get_for_member(user=self.member, chat_id=frame["chat_id"])
+        services.read_mark(chat=chat, user=self.member, seq=frame["seq"])
+
+    # --- Events from the channel layer ---------------------------------------------------------
+
+    async def chat_event(self, event: events.ChannelEvent) -> None:
+        if "close" in event:
+            await self.close(code=event["close"])
+            return
+        if "subscribe" in event:
+            chat_id = event["subscribe"]
+            await self.channel_layer.group_add(events.chat_group(chat_id), self.channel_name)
+            if chat_id not in self.streams:
+                self.streams[chat_id] = ChatStream(last_seq=event.get("seq", 0))
+                await self.send(text_data=event["frame"])
+                await self.catch_up(chat_id)
+            return
+        if "unsubscribe" in event:
+            chat_id = event["unsubscribe"]
+            await self.channel_layer.group_discard(events.chat_group(chat_id), self.channel_name)
+            stream = self.streams.pop(chat_id, None)
+            if stream is not None and stream.gap_timer is not None:
+                stream.gap_timer.cancel()
+        elif "chat_id" in event:
+            stream = self.streams.get(event["chat_id"])
+            if stream is None:  # left the chat, or removed: nothing more from it
+                return
+            if event.get("sender") == (self.user.pk if self.user else None):
+                return
+            if "seq" in event:
+                await self.deliver_in_order(event["chat_id"], stream, event["seq"], event["frame"])
+                return
+        await self.send(text_data=event["frame"])
+
+    async def deliver_in_order(
+        self, chat_id: int, stream: ChatStream, seq: int, frame: str
+    ) -> None:
+        if seq <= stream.last_seq:
+            return
+        stream.pending[seq] = frame
+        await self.flush(stream)
+        if stream.pending and stream.gap_timer is None:
+            stream.gap_timer = self.later(GAP_WAIT_SECONDS, lambda: self.catch_up(chat_id))
+
+    async def flush(self, stream: ChatStream) -> None:
+        while stream.last_seq + 1 in stream.pending:
+            stream.last_seq += 1
+            await self.send(text_data=stream.pending.pop(stream.last_seq))
+        if not stream.pending and stream.gap_timer is not None:
+            stream.gap_timer.cancel()
+            stream.gap_timer = None
+
+    async def catch_up(self, chat_id: int) -> None:
+        """Read from the database what the layer has not (yet) brought: a missing seq, or the
+        messages posted while this socket was joining the chat's group."""
+        stream = self.streams.get(chat_id)
+        if stream is None:
+            return
+        if stream.gap_timer is not None:
+            stream.gap_timer.cancel()
+            stream.gap_timer = None
+        for _ in range(SYNC_BATCHES_MAX):
+            messages, has_more = await database_sync_to_async(self._history)(
+                chat_id, stream.last_seq, SYNC_LIMIT_MAX
+            )
+            for message in messages:
+                stream.pending.setdefault(
+                    message["seq"],
+                    events.encode_frame("message.new", chat_id=chat_id, message=message),
+                )
+            await self.flush(stream)
+            if not has_more:
+                break
+        for seq in [seq for seq in stream.pending if seq <= stream.last_seq]:
+            del stream.pending[seq]
+
+    # --- Sending -------------------------------------------------------------------------------
+
+    async def send_frame(self, frame_type: str, **fields: Any) -> None:
+        await self.send(text_data=events.encode_frame(frame_type, **fields))
+
+    async def send_error(self, ref: str | int | None, code: str, detail: Any) -> None:
+        fields: dict[str, Any] = {"code": code, "detail": detail}
+        if ref is not None:
+            fields["ref"] = ref
+        await self.send_frame("error", **fields)
+
+
+def parse(frame_class: type[Frame], raw: dict[str, Any]) -> dict[str, Any]:
+    serializer = frame_class(data=raw)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)

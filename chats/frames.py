@@ -1,0 +1,65 @@
+"""Client-to-server WebSocket frames, validated with the REST serializers' own fields and rules."""
+
+from typing import Any
+
+from rest_framework import serializers
+
+from chatproject.serializers import StrictSerializer
+from chats.api.serializers import MessageCreateSerializer, ReadSerializer, SeqField
+
+REF_MAX = 64
+SYNC_LIMIT_MAX = 100
+
+
+class RefField(serializers.Field):
+    """The client's correlation id for a frame: a short string or an integer, echoed back as is."""
+
+    default_error_messages = {"invalid": f"Must be a string of at most {REF_MAX} chars or an int."}
+
+    def to_internal_value(self, data: Any) -> str | int:
+        if isinstance(data, bool) or not isinstance(data, str | int):
+            self.fail("invalid")
+        if isinstance(data, str) and len(data) > REF_MAX:
+            self.fail("invalid")
+        if isinstance(data, int) and abs(data) > 2**53:
+            self.fail("invalid")
+        return data
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
+class Frame(StrictSerializer):
+    type = serializers.CharField()
+    ref = RefField(required=False)
+
+
+class ChatFrame(Frame):
+    chat_id = SeqField(min_value=1)
+
+
+class MessageSendFrame(ChatFrame, MessageCreateSerializer):
+    pass
+
+
+class SyncFrame(ChatFrame):
+    after_seq = SeqField()
+    limit = serializers.IntegerField(min_value=1, max_value=SYNC_LIMIT_MAX, default=SYNC_LIMIT_MAX)
+
+
+class ReadFrame(ChatFrame, ReadSerializer):
+    pass
+
+
+class AuthFrame(Frame):
+    token = serializers.CharField(max_length=4096)
+
+
+FRAMES: dict[str, type[Frame]] = {
+    "auth": AuthFrame,
+    "message.send": MessageSendFrame,
+    "sync": SyncFrame,
+    "typing": ChatFrame,
+    "read": ReadFrame,
+    "ping": Frame,
+}

@@ -1,0 +1,173 @@
+"""End to end: two real daphne processes share one Redis and one PostgreSQL.
+
+A client on one process receives, in order, what a client on the other posts; presence is right
+across both; a client that drops from one and reconnects to the other loses nothing.
+"""
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from websockets.asyncio.client import ClientConnection, connect
+
+from accounts.models import User
+from tests.factories import chat_factory, messages_factory
+from tests.realtime.conftest import access_token, sync
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres, pytest.mark.redis]
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _database_url() -> str:
+    db = connection.settings_dict
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    return f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
+@pytest.fixture
+def servers(transactional_db: None, tmp_path: Path) -> Iterator[list[str]]:
+    """Two daphne processes on the test database; their URLs. Their logs are printed at the end,
+    so a failing test shows them."""
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "DATABASE_URL": _database_url(),
+        "REDIS_URL": settings.REDIS_URL,
+        "PRESENCE_HEARTBEAT_SECONDS": "1",
+    }
+    ports = [_free_port(), _free_port()]
+    logs = {port: tmp_path / f"daphne-{port}.log" for port in ports}
+    processes = [
+        subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+            [
+                sys.executable,
+                "-m",
+                "daphne",
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "chatproject.asgi:application",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=logs[port].open("w"),
+        )
+        for port in ports
+    ]
+    try:
+        for port in ports:
+            _wait_for_port(port)
+        yield [f"ws://127.0.0.1:{port}/ws/" for port in ports]
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        for log in logs.values():
+            print(f"--- {log.name}\n{log.read_text()}")
+
+
+def _wait_for_port(port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"daphne did not listen on {port}")
+
+
+class Client:
+    def __init__(self, ws: ClientConnection) -> None:
+        self.ws = ws
+        self.hello: dict[str, Any] = {}
+
+    async def send(self, frame: dict[str, Any]) -> None:
+        await self.ws.send(json.dumps(frame))
+
+    async def next_of(self, frame_type: str, timeout: float = 10) -> dict[str, Any]:
+        while True:
+            frame = json.loads(await asyncio.wait_for(self.ws.recv(), timeout))
+            if frame["type"] == frame_type:
+                return frame
+
+
+@asynccontextmanager
+async def client(url: str, user: User) -> AsyncIterator[Client]:
+    token = await access_token(user)
+    async with connect(url, subprotocols=["bearer", token]) as ws:  # type: ignore[list-item]
+        assert ws.subprotocol == "bearer"
+        opened = Client(ws)
+        opened.hello = await opened.next_of("hello")
+        yield opened
+
+
+async def test_a_message_posted_on_one_process_arrives_in_order_on_the_other(
+    servers, user, other_user
+):
+    chat = await sync(chat_factory)(user, [other_user])
+    async with client(servers[0], user) as alice, client(servers[1], other_user) as bob:
+        for n in range(1, 51):
+            await bob.send({"type": "message.send", "ref": n, "chat_id": chat.pk, "text": f"m{n}"})
+
+        received = [(await alice.next_of("message.new"))["message"] for _ in range(50)]
+
+    assert [m["seq"] for m in received] == list(range(1, 51))
+    assert [m["text"] for m in received] == [f"m{n}" for n in range(1, 51)]
+
+
+async def test_presence_is_right_across_processes(servers, user, other_user):
+    await sync(chat_factory)(user, [other_user])
+    async with client(servers[0], user) as alice:
+        async with client(servers[1], other_user):
+            assert (await alice.next_of("presence"))["status"] == "online"
+            async with client(servers[0], other_user):
+                pass  # a second socket on the other process opens and closes
+            await sync(other_user.refresh_from_db)()
+            assert other_user.status == "online"
+        assert (await alice.next_of("presence"))["status"] == "offline"
+
+
+async def test_a_client_that_moves_process_mid_stream_misses_nothing(servers, user, other_user):
+    chat = await sync(chat_factory)(user, [other_user])
+    seen: set[int] = set()
+    async with client(servers[0], other_user) as bob:
+        poster = asyncio.ensure_future(sync(messages_factory)(chat, user, 500))
+        while len(seen) < 100:
+            seen.add((await bob.next_of("message.new"))["message"]["seq"])
+    await poster
+
+    async with client(servers[1], other_user) as bob:
+        after = max(seen)
+        while after < 500:
+            await bob.send({"type": "sync", "chat_id": chat.pk, "after_seq": after})
+            batch = await bob.next_of("sync.batch")
+            for message in batch["messages"]:
+                assert message["seq"] not in seen
+                seen.add(message["seq"])
+                after = message["seq"]
+
+    assert sorted(seen) == list(range(1, 501))

@@ -1,0 +1,189 @@
+"""Who may open a socket, and how a socket's authentication ends."""
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+from rest_framework_simplejwt.tokens import AccessToken
+
+from accounts import services as account_services
+from accounts.models import User
+from tests.factories import PASSWORD, chat_factory
+from tests.realtime.conftest import access_token, sync
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+async def test_a_bearer_subprotocol_opens_the_socket_and_says_hello(connect, user, other_user):
+    chat = await sync(chat_factory)(user, [other_user])
+
+    socket = await connect(user)
+
+    assert socket.hello["user"]["login"] == "alice"
+    assert "password" not in socket.hello["user"]
+    assert socket.hello["chats"] == [{"id": chat.pk, "last_seq": 0, "unread_count": 0}]
+
+
+async def test_a_first_auth_frame_opens_the_socket(raw_socket, user):
+    socket = raw_socket()
+    connected, _ = await socket.connect()
+    assert connected
+
+    await socket.send_json_to({"type": "auth", "token": await access_token(user)})
+
+    hello = await socket.expect("hello")
+    assert hello["user"]["id"] == user.pk
+
+
+async def test_frames_before_auth_get_an_error_and_the_socket_stays(raw_socket, user):
+    socket = raw_socket()
+    await socket.connect()
+
+    await socket.send_json_to({"type": "ping", "ref": 1})
+
+    error = await socket.expect("error")
+    assert error["code"] == "unauthenticated"
+    assert error["ref"] == 1
+    await socket.send_json_to({"type": "auth", "token": await access_token(user)})
+    await socket.expect("hello")
+
+
+async def test_a_bad_token_closes_with_4401(raw_socket):
+    socket = raw_socket(subprotocols=["bearer", "not-a-token"])
+    connected, _ = await socket.connect()
+    assert connected
+
+    assert await socket.receive_output(timeout=3) == {"type": "websocket.close", "code": 4401}
+
+
+async def test_a_bad_auth_frame_closes_with_4401(raw_socket):
+    socket = raw_socket()
+    await socket.connect()
+
+    await socket.send_json_to({"type": "auth", "token": "forged"})
+
+    assert await socket.receive_output(timeout=3) == {"type": "websocket.close", "code": 4401}
+
+
+async def test_a_deactivated_users_token_is_refused(raw_socket, user):
+    token = await access_token(user)
+    user.is_active = False
+    await sync(user.save)()
+
+    socket = raw_socket(subprotocols=["bearer", token])
+    await socket.connect()
+
+    assert await socket.receive_output(timeout=3) == {"type": "websocket.close", "code": 4401}
+
+
+async def test_no_auth_within_the_deadline_closes_with_4401(raw_socket, monkeypatch):
+    monkeypatch.setattr("chats.consumers.AUTH_TIMEOUT_SECONDS", 0.2)
+    socket = raw_socket()
+    await socket.connect()
+
+    assert await socket.receive_output(timeout=3) == {"type": "websocket.close", "code": 4401}
+
+
+async def test_an_origin_outside_allowed_hosts_is_refused_at_the_handshake(raw_socket, user):
+    socket = raw_socket(
+        headers=[(b"origin", b"https://evil.example")],
+        subprotocols=["bearer", await access_token(user)],
+    )
+
+    connected, _ = await socket.connect()
+
+    assert not connected
+
+
+async def test_a_native_client_without_origin_may_connect(raw_socket, user):
+    socket = raw_socket(headers=[], subprotocols=["bearer", await access_token(user)])
+
+    connected, _ = await socket.connect()
+
+    assert connected
+    await socket.expect("hello")
+
+
+async def test_a_browser_session_authenticates_the_socket(raw_socket, user, client):
+    await sync(client.login)(login=user.login, password=PASSWORD)
+    cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
+    socket = raw_socket(headers=[(b"origin", b"http://localhost"), (b"cookie", cookie)])
+
+    connected, _ = await socket.connect()
+
+    assert connected
+    hello = await socket.expect("hello")
+    assert hello["user"]["id"] == user.pk
+
+
+async def test_a_socket_closes_when_its_token_expires(raw_socket, user):
+    token = AccessToken.for_user(user)
+    token.set_exp(lifetime=timedelta(seconds=1))
+    socket = raw_socket(subprotocols=["bearer", str(token)])
+    await socket.connect()
+    await socket.expect("hello")
+
+    assert await socket.receive_output(timeout=4) == {"type": "websocket.close", "code": 4401}
+
+
+async def test_a_fresh_token_keeps_an_expiring_socket_open(raw_socket, user):
+    token = AccessToken.for_user(user)
+    token.set_exp(lifetime=timedelta(seconds=1))
+    socket = raw_socket(subprotocols=["bearer", str(token)])
+    await socket.connect()
+    await socket.expect("hello")
+
+    await socket.send_json_to({"type": "auth", "token": await access_token(user)})
+    await asyncio.sleep(1.5)
+    await socket.send_json_to({"type": "ping"})
+
+    await socket.expect("pong")
+
+
+async def test_another_users_token_cannot_take_over_a_socket(connect, user, other_user):
+    socket = await connect(user)
+
+    await socket.send_json_to({"type": "auth", "token": await access_token(other_user)})
+
+    assert await socket.receive_output(timeout=3) == {"type": "websocket.close", "code": 4401}
+
+
+async def test_logout_closes_that_sessions_sockets_with_4403(connect, user):
+    tokens = await sync(account_services.tokens_issue)(user=user)
+    other_session = await connect(user)
+    socket = await connect(user, token=tokens["access"])
+
+    await sync(account_services.logout)(user=user, refresh=tokens["refresh"])
+
+    assert await socket.receive_output(timeout=3) == {"type": "websocket.close", "code": 4403}
+    await other_session.send_json_to({"type": "ping"})
+    await other_session.expect("pong")
+
+
+async def test_a_session_survives_a_token_refresh_and_logout_still_closes_it(connect, user):
+    first = await sync(account_services.tokens_issue)(user=user)
+    refreshed = await sync(account_services.tokens_refresh)(refresh=first["refresh"])
+    socket = await connect(user, token=refreshed["access"])
+
+    await sync(account_services.logout)(user=user, refresh=refreshed["refresh"])
+
+    assert await socket.receive_output(timeout=3) == {"type": "websocket.close", "code": 4403}
+
+
+async def test_a_password_change_closes_every_socket_of_the_user(connect, user):
+    sockets = [await connect(user), await connect(user)]
+
+    await sync(account_services.user_password_change)(
+        user=user, old_password=PASSWORD, new_password="another-long-passphrase"
+    )
+
+    for socket in sockets:
+        assert await socket.receive_output(timeout=3) == {"type": "websocket.close", "code": 4403}
+
+
+async def test_deactivation_closes_every_socket_of_the_user(connect, user: User):
+    socket = await connect(user)
+
+    await sync(account_services.user_deactivate)(user=user)
+
+    assert await socket.receive_output(timeout=3) == {"type": "websocket.close", "code": 4403}

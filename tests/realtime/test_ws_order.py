@@ -1,0 +1,139 @@
+"""Each socket gets one chat's messages in seq order, and a client that syncs misses nothing."""
+
+import asyncio
+
+import pytest
+
+from chats import events
+from chats.models import Message
+from tests.factories import chat_factory, messages_factory
+from tests.realtime.conftest import sync
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+async def test_messages_arrive_in_seq_order(connect, user, other_user):
+    chat = await sync(chat_factory)(user, [other_user])
+    bob = await connect(other_user)
+
+    await sync(messages_factory)(chat, user, 30)
+
+    seqs = [(await bob.next_of("message.new"))["message"]["seq"] for _ in range(30)]
+    assert seqs == list(range(1, 31))
+
+
+async def test_events_that_cross_on_the_layer_are_put_back_in_order(
+    connect, user, other_user, monkeypatch
+):
+    """Two processes may publish seq 2 before seq 1: the socket holds 2 until 1 arrives."""
+    chat = await sync(chat_factory)(user, [other_user])
+    bob = await connect(other_user)
+    held: list[tuple[str, events.ChannelEvent]] = []
+    real_send = events._group_send
+
+    def hold_first_message(group: str, event: events.ChannelEvent) -> None:
+        if event.get("seq") == 1:
+            held.append((group, event))
+        else:
+            real_send(group, event)
+
+    monkeypatch.setattr(events, "_group_send", hold_first_message)
+    await sync(messages_factory)(chat, user, 2)
+    await asyncio.sleep(0.1)
+    assert await bob.silent(0.1)
+    real_send(*held[0])
+
+    seqs = [(await bob.next_of("message.new"))["message"]["seq"] for _ in range(2)]
+    assert seqs == [1, 2]
+
+
+async def test_a_seq_lost_on_the_layer_is_read_from_the_database(
+    connect, user, other_user, monkeypatch
+):
+    chat = await sync(chat_factory)(user, [other_user])
+    bob = await connect(other_user)
+    real_send = events._group_send
+
+    def lose_seq_2(group: str, event: events.ChannelEvent) -> None:
+        if event.get("seq") != 2:
+            real_send(group, event)
+
+    monkeypatch.setattr(events, "_group_send", lose_seq_2)
+    await sync(messages_factory)(chat, user, 3)
+
+    seqs = [(await bob.next_of("message.new"))["message"]["seq"] for _ in range(3)]
+    assert seqs == [1, 2, 3]
+
+
+async def test_sync_returns_every_message_after_a_seq_in_batches(connect, user, other_user):
+    chat = await sync(chat_factory)(user, [other_user])
+    await sync(messages_factory)(chat, user, 250)
+    bob = await connect(other_user)
+
+    await bob.send_json_to({"type": "sync", "ref": "s", "chat_id": chat.pk, "after_seq": 20})
+    batches = [await bob.expect("sync.batch") for _ in range(3)]
+
+    seqs = [m["seq"] for batch in batches for m in batch["messages"]]
+    assert seqs == list(range(21, 251))
+    assert [b["has_more"] for b in batches] == [True, True, False]
+    assert all(b["ref"] == "s" and b["chat_id"] == chat.pk for b in batches)
+
+
+async def test_hello_tells_where_each_chat_stands(connect, user, other_user):
+    chat = await sync(chat_factory)(user, [other_user])
+    await sync(messages_factory)(chat, user, 4)
+
+    bob = await connect(other_user)
+
+    assert bob.hello["chats"] == [{"id": chat.pk, "last_seq": 4, "unread_count": 4}]
+
+
+async def test_a_client_that_drops_and_syncs_has_every_message_exactly_once(
+    connect, user, other_user
+):
+    """Bob drops mid-stream while Alice posts 500 messages; he reconnects and syncs from the last
+    seq he saw, and ends with all 500, each once, in order."""
+    chat = await sync(chat_factory)(user, [other_user])
+    bob = await connect(other_user)
+    seen: dict[int, str] = {}
+
+    poster = asyncio.ensure_future(sync(messages_factory)(chat, user, 500))
+    while len(seen) < 120:
+        message = (await bob.next_of("message.new", timeout=10))["message"]
+        seen[message["seq"]] = message["text"]
+    await bob.disconnect()
+    await poster
+
+    bob = await connect(other_user)
+    last_seen = max(seen)
+    assert bob.hello["chats"][0]["last_seq"] == 500
+    after = last_seen
+    while True:
+        await bob.send_json_to({"type": "sync", "chat_id": chat.pk, "after_seq": after})
+        batch = await bob.next_of("sync.batch")
+        for message in batch["messages"]:
+            assert message["seq"] not in seen, "a message arrived twice"
+            seen[message["seq"]] = message["text"]
+        if batch["messages"]:
+            after = batch["messages"][-1]["seq"]
+        if not batch["has_more"] and after == 500:
+            break
+
+    assert sorted(seen) == list(range(1, 501))
+    assert seen[500] == "message 500"
+
+
+async def test_idempotent_resend_after_a_drop_makes_no_duplicate(connect, user, other_user):
+    chat = await sync(chat_factory)(user, [other_user])
+    socket = await connect(user)
+    frame = {"type": "message.send", "chat_id": chat.pk, "text": "retry me", "client_id": "r-1"}
+    await socket.send_json_to(frame)
+    await socket.next_of("ack")
+    await socket.disconnect()
+
+    socket = await connect(user)
+    await socket.send_json_to(frame)
+    ack = await socket.next_of("ack")
+
+    assert ack["message"]["seq"] == 1
+    assert await sync(Message.objects.filter(chat=chat).count)() == 1
