@@ -110,26 +110,39 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: channel layer and cache ----------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# "pubsub" (the default; docs/channel-layer.md has the figures) or "core".
+CHANNEL_LAYER = os.environ.get("CHANNEL_LAYER", "pubsub")
 CHANNEL_LAYER_LIMITS = {
     # The default capacity of 100 silently drops group messages to a busy socket.
     "capacity": int(os.environ.get("CHANNEL_CAPACITY", "1000")),
     # The default group_expiry of a day silently unsubscribes long-lived sockets.
     "group_expiry": int(os.environ.get("CHANNEL_GROUP_EXPIRY", str(7 * 24 * 3600))),
 }
-if REDIS_URL:
+# redis-py's default 5 s read timeout equals channels-redis's 5 s blocking pop, so an idle
+# socket's receive loop would die with a TimeoutError; the layer's reads wait longer.
+REDIS_LAYER_HOST = {"address": REDIS_URL, "socket_timeout": 15, "socket_connect_timeout": 5}
+if not REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {
-                # redis-py's default 5 s read timeout equals channels-redis's 5 s blocking pop,
-                # so an idle socket's receive loop would die with a TimeoutError.
-                "hosts": [
-                    {"address": REDIS_URL, "socket_timeout": 15, "socket_connect_timeout": 5}
-                ],
-                **CHANNEL_LAYER_LIMITS,
-            },
+            "BACKEND": "chatproject.layers.InMemoryChannelLayer",
+            "CONFIG": CHANNEL_LAYER_LIMITS,
         }
     }
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+else:
+    if CHANNEL_LAYER == "pubsub":
+        # One PUBLISH per event, fanned out inside each server process. It keeps no queue in
+        # Redis, so it has neither a capacity nor a group expiry to trip over.
+        layer = {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [REDIS_LAYER_HOST]},
+        }
+    else:
+        layer = {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_LAYER_HOST], **CHANNEL_LAYER_LIMITS},
+        }
+    CHANNEL_LAYERS = {"default": layer}
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
@@ -137,14 +150,6 @@ if REDIS_URL:
             "KEY_PREFIX": "chat",
         }
     }
-else:
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels.layers.InMemoryChannelLayer",
-            "CONFIG": CHANNEL_LAYER_LIMITS,
-        }
-    }
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # --- Celery ------------------------------------------------------------------------------------
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or os.environ.get("AMQP_URI") or "memory://"
@@ -259,6 +264,8 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "filters": {"over_capacity": {"()": "chatproject.metrics.OverCapacityFilter"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "loggers": {"channels_redis.core": {"level": "INFO", "filters": ["over_capacity"]}},
 }

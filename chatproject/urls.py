@@ -3,6 +3,7 @@ from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from chatproject.health import healthz
+from chatproject.metrics import metrics_view
 
 api_patterns: list[URLPattern | URLResolver] = [
     path("", include("accounts.api.urls")),
@@ -15,6 +16,7 @@ urlpatterns = [
     path("api/", include(api_patterns)),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics_view, name="metrics"),
 ]
 
 handler404 = "chatproject.exceptions.page_not_found"

@@ -20,7 +20,7 @@ from rest_framework import exceptions
 from accounts.api.serializers import UserSerializer
 from accounts.models import User
 from accounts.selectors import user_for_access_token
-from chatproject import throttles
+from chatproject import metrics, throttles
 from chats import events, selectors, services
 from chats.api.serializers import MessageSerializer
 from chats.frames import FRAMES, SYNC_LIMIT_MAX, Frame
@@ -155,11 +155,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
             self.streams[state["id"]] = ChatStream(last_seq=state["last_seq"])
         for chat_id in set(chat_ids) - set(self.streams):  # left between the two reads
             await layer.group_discard(events.chat_group(chat_id), self.channel_name)
-        await self.send_frame("hello", user=UserSerializer(user).data, chats=states)
-        await database_sync_to_async(services.presence_connect)(
+        self.user = await database_sync_to_async(services.presence_connect)(
             user=user, channel_name=self.channel_name
         )
+        await self.send_frame("hello", user=UserSerializer(self.user).data, chats=states)
         self.heartbeat_task = asyncio.ensure_future(self.heartbeat())
+        metrics.increment("chat_ws_connections")
 
     async def heartbeat(self) -> None:
         """Keep this socket's presence row fresh while the process lives; the sweep ends others."""
@@ -182,6 +183,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         for group in groups:
             await self.channel_layer.group_discard(group, self.channel_name)
         await database_sync_to_async(services.presence_disconnect)(channel_name=self.channel_name)
+        metrics.increment("chat_ws_connections", -1)
 
     @property
     def member(self) -> User:
@@ -325,7 +327,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         stream.pending[seq] = frame
         await self.flush(stream)
         if stream.pending and stream.gap_timer is None:
-            stream.gap_timer = self.later(GAP_WAIT_SECONDS, lambda: self.catch_up(chat_id))
+            stream.gap_timer = self.later(GAP_WAIT_SECONDS, lambda: self.fill_gap(chat_id))
 
     async def flush(self, stream: ChatStream) -> None:
         while stream.last_seq + 1 in stream.pending:
@@ -334,6 +336,20 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if not stream.pending and stream.gap_timer is not None:
             stream.gap_timer.cancel()
             stream.gap_timer = None
+
+    async def fill_gap(self, chat_id: int) -> None:
+        """A seq has not arrived in GAP_WAIT_SECONDS: the layer lost it (or is very slow)."""
+        stream = self.streams.get(chat_id)
+        if stream is None or not stream.pending:
+            return
+        logger.warning(
+            "socket %s: chat %s seq %s missing; reading it from the database",
+            self.channel_name,
+            chat_id,
+            stream.last_seq + 1,
+        )
+        metrics.increment("chat_ws_gap_fills_total")
+        await self.catch_up(chat_id)
 
     async def catch_up(self, chat_id: int) -> None:
         """Read from the database what the layer has not (yet) brought: a missing seq, or the

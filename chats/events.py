@@ -20,6 +20,7 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 from rest_framework.utils.encoders import JSONEncoder
 
+from chatproject import metrics
 from chats.api.serializers import MemberSerializer, MessageSerializer, chat_payload
 
 if TYPE_CHECKING:
@@ -66,6 +67,7 @@ def _group_send(group: str, event: ChannelEvent) -> None:
     try:
         async_to_sync(layer.group_send)(group, dict(event))
     except Exception:
+        metrics.increment("chat_channel_layer_send_failures_total")
         logger.exception("channel layer send to %s failed; clients will recover with sync", group)
 
 
@@ -212,4 +214,5 @@ async def typing(*, chat_id: int, user_id: int) -> None:
     try:
         await layer.group_send(chat_group(chat_id), dict(event))
     except Exception:
+        metrics.increment("chat_channel_layer_send_failures_total")
         logger.exception("channel layer send of typing to chat %s failed", chat_id)

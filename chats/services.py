@@ -341,7 +341,8 @@ def _user_locked(user_id: int) -> User:
 
 
 @transaction.atomic
-def presence_connect(*, user: User, channel_name: str) -> None:
+def presence_connect(*, user: User, channel_name: str) -> User:
+    """Record the socket; the user is online now unless they chose away. Returns the user."""
     locked = _user_locked(user.pk)
     Connection.objects.update_or_create(channel_name=channel_name, defaults={"user": locked})
     locked.last_seen = timezone.now()
@@ -351,6 +352,7 @@ def presence_connect(*, user: User, channel_name: str) -> None:
         fields.append("status")
         presence_announce(user=locked)
     locked.save(update_fields=fields)
+    return locked
 
 
 @transaction.atomic

@@ -38,7 +38,15 @@ class Socket(WebsocketCommunicator):
                 return frame
 
     async def silent(self, timeout: float = 0.3) -> bool:
-        return await self.receive_nothing(timeout=timeout)
+        if await self.receive_nothing(timeout=timeout):
+            return True
+        print("unexpected frame:", await self.receive_from())
+        return False
+
+    async def drain(self, timeout: float = 0.3) -> None:
+        """Read whatever is in flight (presence of those who just connected, ...)."""
+        while not await self.receive_nothing(timeout=timeout):
+            await self.receive_from()
 
 
 async def access_token(user: User) -> str:

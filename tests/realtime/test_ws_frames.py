@@ -157,6 +157,8 @@ async def test_typing_reaches_the_others_but_not_the_typer(connect, user, other_
     chat = await sync(chat_factory)(user, [other_user])
     bob = await connect(other_user)
     alice, alice_phone = await connect(user), await connect(user)
+    for socket in (alice, alice_phone):
+        await socket.drain()
 
     await alice.send_json_to({"type": "typing", "chat_id": chat.pk})
 

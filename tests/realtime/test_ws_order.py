@@ -4,6 +4,7 @@ import asyncio
 
 import pytest
 
+from chatproject import metrics
 from chats import events
 from chats.models import Message
 from tests.factories import chat_factory, messages_factory
@@ -59,10 +60,12 @@ async def test_a_seq_lost_on_the_layer_is_read_from_the_database(
             real_send(group, event)
 
     monkeypatch.setattr(events, "_group_send", lose_seq_2)
+    gaps_before = metrics.value("chat_ws_gap_fills_total")
     await sync(messages_factory)(chat, user, 3)
 
     seqs = [(await bob.next_of("message.new"))["message"]["seq"] for _ in range(3)]
     assert seqs == [1, 2, 3]
+    assert metrics.value("chat_ws_gap_fills_total") == gaps_before + 1
 
 
 async def test_sync_returns_every_message_after_a_seq_in_batches(connect, user, other_user):
