@@ -8,11 +8,12 @@ PORT ?= 8000
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev run migrate test lint format check clean
+.PHONY: help install install-dev run stack test lint format check clean
 
 help:
 	@echo "make run     set up and serve the product on http://$(HOST):$(PORT) (SQLite, no servers needed)"
 	@echo "make test    run the whole suite (uses PostgreSQL/Redis/RabbitMQ when their URLs are set)"
+	@echo "make stack   web, Celery worker and beat with honcho, on DATABASE_URL/REDIS_URL/CELERY_BROKER_URL"
 	@echo "make lint    ruff, ruff format --check, mypy and makemigrations --check"
 	@echo "make format  apply ruff's fixes and formatting"
 
@@ -31,8 +32,10 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
-# The embedded default: SQLite under var/, in-memory channel layer, Celery without a broker server.
+# The embedded default: SQLite under var/, in-memory channel layer, and Celery's worker and beat
+# inside the server process on the in-memory transport.
 run: export DEBUG ?= true
+run: export EMBEDDED_CELERY ?= true
 run: install
 	mkdir -p var
 	$(BIN)/python manage.py migrate --noinput
@@ -44,7 +47,13 @@ run: install
 	@echo "  Admin           http://$(HOST):$(PORT)/admin/"
 	@echo "  Health          http://$(HOST):$(PORT)/healthz"
 	@echo ""
-	$(BIN)/daphne -b $(HOST) -p $(PORT) chatproject.asgi:application
+	$(BIN)/daphne -b $(HOST) -p $(PORT) --websocket-max-message-size 65536 chatproject.asgi:application
+
+# The full stack (web, worker, beat from the Procfile) on the services that the environment names.
+stack: install-dev
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	$(BIN)/honcho start
 
 test: install-dev
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -11,9 +11,15 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from django.conf import settings  # noqa: E402
 
 from chatproject.origin import AllowedHostsOriginValidator  # noqa: E402
 from chats.routing import websocket_urlpatterns  # noqa: E402
+
+if settings.EMBEDDED_CELERY:
+    from chatproject.celery import start_embedded
+
+    start_embedded()
 
 application = ProtocolTypeRouter(
     {

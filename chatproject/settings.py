@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "channels",
+    "django_celery_beat",
     "accounts",
     "chats",
 ]
@@ -157,6 +158,20 @@ CELERY_TIMEZONE = os.environ.get("TZ", "UTC")
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_CONCURRENCY = int(os.environ.get("WORKER_CONCURRENCY", "2"))
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+# Scheduled delivery and upkeep each have a queue, so a backlog of one never delays the other.
+CELERY_TASK_ROUTES = {
+    "chats.tasks.scheduled_message*": {"queue": "scheduled"},
+    "chats.tasks.presence_sweep": {"queue": "maintenance"},
+    "chats.tasks.tokens_flush_expired": {"queue": "maintenance"},
+    "chats.tasks.scheduled_messages_purge": {"queue": "maintenance"},
+}
+CELERY_WORKER_QUEUES = "celery,scheduled,maintenance"
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Run the worker and beat inside the server process, on Celery's in-memory transport: what
+# `make run` does, so scheduled messages arrive with no broker server.
+EMBEDDED_CELERY = env_bool("EMBEDDED_CELERY", False)
 BROKER_HEALTH_TIMEOUT = float(os.environ.get("BROKER_HEALTH_TIMEOUT", "2"))
 
 # --- Auth --------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from chats.models import Chat, Membership, Message
+from chats.models import Chat, Connection, Membership, Message, ScheduledMessage
 
 
 class MembershipInline(admin.TabularInline):
@@ -38,3 +38,19 @@ class MessageAdmin(admin.ModelAdmin):
     readonly_fields = ("seq", "client_id", "created", "updated")
     ordering = ("-id",)
     show_full_result_count = False
+
+
+@admin.register(ScheduledMessage)
+class ScheduledMessageAdmin(admin.ModelAdmin):
+    list_display = ("id", "chat", "user", "send_at", "status", "message")
+    list_filter = ("status",)
+    raw_id_fields = ("chat", "user", "message")
+    list_select_related = ("chat", "user", "message")
+    readonly_fields = ("status", "message", "failure", "created", "updated")
+
+
+@admin.register(Connection)
+class ConnectionAdmin(admin.ModelAdmin):
+    list_display = ("id", "user", "channel_name", "opened", "heartbeat")
+    raw_id_fields = ("user",)
+    list_select_related = ("user",)

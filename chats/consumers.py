@@ -76,6 +76,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
     # --- Connection and auth -------------------------------------------------------------------
 
     async def connect(self) -> None:
+        if settings.EMBEDDED_CELERY:
+            events.publish_from_threads_on(asyncio.get_running_loop())
         self.user = None
         self.session_id: str | None = None
         self.streams = {}

@@ -11,6 +11,7 @@ authenticated with a token, `session.<sid>` for its login session. A user-group 
 chat's group while connected; `close` closes the sockets it reaches.
 """
 
+import asyncio
 import json
 import logging
 from typing import TYPE_CHECKING, Any, TypedDict
@@ -60,12 +61,26 @@ def encode_frame(frame_type: str, **fields: Any) -> str:
     return json.dumps({"type": frame_type, **fields}, cls=JSONEncoder, separators=(",", ":"))
 
 
+# The event loop of this process's sockets, when a thread that is none of its own (the embedded
+# Celery worker) must publish on it: the in-memory layer lives on one loop.
+_socket_loop: asyncio.AbstractEventLoop | None = None
+
+
+def publish_from_threads_on(loop: asyncio.AbstractEventLoop) -> None:
+    global _socket_loop
+    _socket_loop = loop
+
+
 def _group_send(group: str, event: ChannelEvent) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
     try:
-        async_to_sync(layer.group_send)(group, dict(event))
+        if _socket_loop is not None and _socket_loop.is_running():
+            send = layer.group_send(group, dict(event))
+            asyncio.run_coroutine_threadsafe(send, _socket_loop).result(timeout=10)
+        else:
+            async_to_sync(layer.group_send)(group, dict(event))
     except Exception:
         metrics.increment("chat_channel_layer_send_failures_total")
         logger.exception("channel layer send to %s failed; clients will recover with sync", group)

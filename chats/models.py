@@ -136,3 +136,45 @@ class Connection(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} on {self.channel_name}"
+
+
+class ScheduledStatus(models.TextChoices):
+    PENDING = "pending"
+    SENT = "sent"
+    CANCELED = "canceled"
+    FAILED = "failed"
+
+
+class ScheduledMessage(models.Model):
+    """A message to post at `send_at`. The row is the truth: delivery claims it atomically, so a
+    queued task, the beat's dispatch and any number of workers deliver it once between them."""
+
+    chat = models.ForeignKey(Chat, on_delete=models.CASCADE, related_name="scheduled_messages")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="scheduled_messages"
+    )
+    text = models.TextField(max_length=TEXT_MAX)
+    send_at = models.DateTimeField()
+    status = models.CharField(
+        max_length=8, choices=ScheduledStatus.choices, default=ScheduledStatus.PENDING
+    )
+    message = models.OneToOneField(
+        Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    failure = models.CharField(max_length=200, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes: ClassVar = [
+            # The dispatcher's question: which pending rows are due?
+            models.Index(
+                fields=["send_at"],
+                condition=Q(status="pending"),
+                name="scheduled_pending_due",
+            ),
+            models.Index(fields=["chat", "user"], name="scheduled_chat_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.chat_id} at {self.send_at:%Y-%m-%d %H:%M} ({self.status})"

@@ -20,7 +20,7 @@ from django.db.models.functions import Coalesce
 from rest_framework import exceptions
 
 from accounts.models import User
-from chats.models import Chat, Membership, Message
+from chats.models import Chat, Membership, Message, ScheduledMessage
 
 SEARCH_CONFIG = "simple"
 
@@ -174,3 +174,15 @@ def _tsquery_prefix(piece: str) -> str:
 def message_search_vector() -> SearchVector:
     """The expression the GIN index is built on; queries must use exactly this to hit it."""
     return SearchVector("text", config=SEARCH_CONFIG)
+
+
+def scheduled_list(*, chat: Chat, user: User) -> QuerySet[ScheduledMessage]:
+    """The user's own scheduled messages in the chat: nobody sees another member's."""
+    return ScheduledMessage.objects.filter(chat=chat, user=user)
+
+
+def scheduled_get(*, chat: Chat, user: User, scheduled_id: int) -> ScheduledMessage:
+    scheduled = scheduled_list(chat=chat, user=user).filter(pk=scheduled_id).first()
+    if scheduled is None:
+        raise exceptions.NotFound("No such scheduled message.")
+    return scheduled

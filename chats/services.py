@@ -5,8 +5,9 @@ rule (who may do what, seq order, idempotency) lives in one place and each write
 same events. Each function is one transaction; events go out only after it commits.
 """
 
+import logging
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -15,6 +16,7 @@ from django.utils import timezone
 from rest_framework import exceptions
 
 from accounts.models import User, UserStatus
+from chatproject.celery import app as celery_app
 from chats import events, selectors
 from chats.models import (
     MANAGER_ROLES,
@@ -25,7 +27,11 @@ from chats.models import (
     Membership,
     Message,
     Role,
+    ScheduledMessage,
+    ScheduledStatus,
 )
+
+logger = logging.getLogger(__name__)
 
 
 def membership_get(*, chat: Chat, user: User) -> Membership:
@@ -251,6 +257,13 @@ def _message_by_client_id(chat: Chat, user: User, client_id: str) -> Message | N
     )
 
 
+def _may_post(chat: Chat, user: User) -> Membership:
+    membership = membership_get(chat=chat, user=user)
+    if chat.chat_type == ChatType.CHANNEL:
+        _require_role(membership, MANAGER_ROLES, "post in this channel")
+    return membership
+
+
 def message_send(
     *, chat: Chat, user: User, text: str, client_id: str | None = None
 ) -> tuple[Message, bool]:
@@ -259,9 +272,7 @@ def message_send(
     The same client_id from the same user in the same chat returns the original message, never a
     second one, even when two copies race.
     """
-    membership = membership_get(chat=chat, user=user)
-    if chat.chat_type == ChatType.CHANNEL:
-        _require_role(membership, MANAGER_ROLES, "post in this channel")
+    membership = _may_post(chat, user)
     if client_id is not None:
         existing = _message_by_client_id(chat, user, client_id)
         if existing is not None:
@@ -401,3 +412,133 @@ def presence_sweep(*, stale_seconds: int | None = None) -> int:
             Connection.objects.filter(user=user, heartbeat__lt=cutoff).delete()
             went_offline += _offline_if_unconnected(user)
     return went_offline
+
+
+# --- Scheduled messages ------------------------------------------------------------------------
+# The row is the truth. Scheduling queues a delivery task with an eta when send_at is near; the
+# beat's dispatcher also delivers every due pending row every few seconds, so nothing depends on
+# the broker holding a task (RabbitMQ's consumer_timeout kills channels that hold long-eta tasks,
+# so far-off rows are left to the dispatcher alone). Delivery claims the row under a lock.
+
+SCHEDULE_AHEAD_MAX = timedelta(days=365)
+# Tasks are queued with an eta only this far ahead; later rows wait for the dispatcher.
+SCHEDULE_ETA_HORIZON = timedelta(minutes=10)
+DELIVER_TASK = "chats.tasks.scheduled_message_deliver"
+
+
+def _check_send_at(send_at: datetime) -> None:
+    now = timezone.now()
+    if send_at <= now:
+        raise exceptions.ValidationError({"send_at": ["Must be in the future."]})
+    if send_at > now + SCHEDULE_AHEAD_MAX:
+        raise exceptions.ValidationError({"send_at": ["Must be at most a year ahead."]})
+
+
+def _queue_delivery(scheduled: ScheduledMessage) -> None:
+    if scheduled.send_at - timezone.now() > SCHEDULE_ETA_HORIZON:
+        return
+    scheduled_id, send_at = scheduled.pk, scheduled.send_at
+
+    def queue() -> None:
+        try:
+            celery_app.send_task(DELIVER_TASK, args=[scheduled_id], eta=send_at)
+        except Exception:  # the dispatcher delivers it all the same
+            logger.exception("could not queue delivery of scheduled message %s", scheduled_id)
+
+    transaction.on_commit(queue)
+
+
+@transaction.atomic
+def message_schedule(*, chat: Chat, user: User, text: str, send_at: datetime) -> ScheduledMessage:
+    _may_post(chat, user)
+    _check_send_at(send_at)
+    scheduled = ScheduledMessage.objects.create(chat=chat, user=user, text=text, send_at=send_at)
+    _queue_delivery(scheduled)
+    return scheduled
+
+
+def _require_pending(scheduled: ScheduledMessage) -> None:
+    if scheduled.status != ScheduledStatus.PENDING:
+        raise exceptions.ValidationError(
+            {"detail": f"This scheduled message is {scheduled.status}; only pending ones change."}
+        )
+
+
+@transaction.atomic
+def scheduled_update(
+    *,
+    scheduled: ScheduledMessage,
+    text: str | None = None,
+    send_at: datetime | None = None,
+) -> ScheduledMessage:
+    scheduled = ScheduledMessage.objects.select_for_update().get(pk=scheduled.pk)
+    _require_pending(scheduled)
+    if text is not None:
+        scheduled.text = text
+    if send_at is not None:
+        _check_send_at(send_at)
+        scheduled.send_at = send_at
+        _queue_delivery(scheduled)  # a task queued for the old time finds the row not yet due
+    scheduled.save(update_fields=["text", "send_at", "updated"])
+    return scheduled
+
+
+@transaction.atomic
+def scheduled_cancel(*, scheduled: ScheduledMessage) -> ScheduledMessage:
+    scheduled = ScheduledMessage.objects.select_for_update().get(pk=scheduled.pk)
+    _require_pending(scheduled)
+    scheduled.status = ScheduledStatus.CANCELED
+    scheduled.save(update_fields=["status", "updated"])
+    return scheduled
+
+
+@transaction.atomic
+def scheduled_deliver(*, scheduled_id: int) -> ScheduledMessage | None:
+    """Post a due pending row as its author, exactly as POST .../messages/ would, once.
+
+    The row is claimed with SELECT ... FOR UPDATE SKIP LOCKED: a second worker skips it, and
+    finds it sent once the first commits. The row's id is the post's client_id as well. Returns
+    the row if this call settled it, else None.
+    """
+    scheduled = (
+        ScheduledMessage.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("chat", "user")
+        .filter(pk=scheduled_id, status=ScheduledStatus.PENDING, send_at__lte=timezone.now())
+        .first()
+    )
+    if scheduled is None:
+        return None
+    try:
+        if not scheduled.user.is_active:
+            raise exceptions.PermissionDenied("The author's account is deactivated.")
+        message, _ = message_send(
+            chat=scheduled.chat,
+            user=scheduled.user,
+            text=scheduled.text,
+            client_id=f"scheduled-{scheduled.pk}",
+        )
+    except (exceptions.NotFound, exceptions.PermissionDenied) as exc:
+        scheduled.status = ScheduledStatus.FAILED
+        scheduled.failure = str(exc.detail)[:200]
+        scheduled.save(update_fields=["status", "failure", "updated"])
+        return scheduled
+    scheduled.status = ScheduledStatus.SENT
+    scheduled.message = message
+    scheduled.save(update_fields=["status", "message", "updated"])
+    return scheduled
+
+
+def scheduled_due_ids(*, limit: int = 500) -> list[int]:
+    due = ScheduledMessage.objects.filter(
+        status=ScheduledStatus.PENDING, send_at__lte=timezone.now()
+    ).order_by("send_at")
+    return list(due.values_list("pk", flat=True)[:limit])
+
+
+def scheduled_purge(*, older_than: timedelta = timedelta(days=30)) -> int:
+    """Forget settled scheduled messages (the posted messages stay)."""
+    settled = ScheduledMessage.objects.exclude(status=ScheduledStatus.PENDING).filter(
+        updated__lt=timezone.now() - older_than
+    )
+    deleted, _ = settled.delete()
+    return deleted

@@ -16,6 +16,7 @@ from chats.models import (
     Membership,
     Message,
     Role,
+    ScheduledMessage,
 )
 
 BIGINT_MAX = 2**63 - 1
@@ -206,3 +207,25 @@ class HistoryQuerySerializer(serializers.Serializer):
 class SearchQuerySerializer(serializers.Serializer):
     q = serializers.CharField(min_length=1, max_length=200)
     chat_id = SeqField(min_value=1, required=False)
+
+
+class ScheduledMessageSerializer(serializers.ModelSerializer):
+    chat_id = serializers.IntegerField(read_only=True)
+    message_id = serializers.IntegerField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = ScheduledMessage
+        fields = ("id", "chat_id", "text", "send_at", "status", "message_id", "failure", "created")
+        read_only_fields = fields
+
+
+class ScheduledCreateSerializer(StrictSerializer):
+    text = TextField(max_length=TEXT_MAX)
+    send_at = serializers.DateTimeField(
+        help_text="In the future, at most a year ahead; a naive time is in the server's zone (TZ)."
+    )
+
+
+class ScheduledUpdateSerializer(StrictSerializer):
+    text = TextField(max_length=TEXT_MAX, required=False)
+    send_at = serializers.DateTimeField(required=False)

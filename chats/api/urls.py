@@ -1,6 +1,12 @@
 from django.urls import path, re_path
 
-from chats.api.views import ChatViewSet, MemberViewSet, MessageSearchViewSet, MessageViewSet
+from chats.api.views import (
+    ChatViewSet,
+    MemberViewSet,
+    MessageSearchViewSet,
+    MessageViewSet,
+    ScheduledMessageViewSet,
+)
 
 ID = r"(?P<%s>[0-9]{1,18})"
 CHAT = ID % "chat_id"
@@ -32,6 +38,18 @@ urlpatterns = [
         rf"^chats/{CHAT}/messages/{ID % 'pk'}/$",
         MessageViewSet.as_view({"patch": "partial_update", "delete": "destroy"}),
         name="message-detail",
+    ),
+    re_path(
+        rf"^chats/{CHAT}/scheduled/$",
+        ScheduledMessageViewSet.as_view({"get": "list", "post": "create"}),
+        name="scheduled-list",
+    ),
+    re_path(
+        rf"^chats/{CHAT}/scheduled/{ID % 'pk'}/$",
+        ScheduledMessageViewSet.as_view(
+            {"get": "retrieve", "patch": "partial_update", "delete": "destroy"}
+        ),
+        name="scheduled-detail",
     ),
     path("messages/search/", MessageSearchViewSet.as_view({"get": "list"}), name="message-search"),
 ]

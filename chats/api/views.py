@@ -30,9 +30,12 @@ from chats.api.serializers import (
     MessagePageSerializer,
     MessageSerializer,
     ReadSerializer,
+    ScheduledCreateSerializer,
+    ScheduledMessageSerializer,
+    ScheduledUpdateSerializer,
     SearchQuerySerializer,
 )
-from chats.models import Chat, Membership, Message
+from chats.models import Chat, Membership, Message, ScheduledMessage
 
 ID_PATTERN = r"[0-9]{1,18}"
 CHAT_ID = OpenApiParameter("chat_id", int, OpenApiParameter.PATH)
@@ -298,3 +301,71 @@ class MessageSearchViewSet(CurrentUserMixin, viewsets.GenericViewSet):
     def list(self, request: Request) -> Response:
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(MessageSerializer(page, many=True).data)
+
+
+class ScheduledPagination(ListCursorPagination):
+    ordering = "send_at"
+
+
+@extend_schema_view(
+    list=extend_schema(
+        responses={200: ScheduledMessageSerializer(many=True), **error_responses(400, 401, 404)},
+        description="My scheduled messages in this chat, soonest first.",
+    ),
+    create=extend_schema(
+        request=ScheduledCreateSerializer,
+        responses={201: ScheduledMessageSerializer, **error_responses(400, 401, 403, 404, 413)},
+        description=(
+            "Posted as me at `send_at`, exactly as `POST .../messages/` would, and pushed live. "
+            "If I may no longer post then, it ends `failed` with the reason in `failure`."
+        ),
+    ),
+    retrieve=extend_schema(
+        responses={200: ScheduledMessageSerializer, **error_responses(401, 404)},
+    ),
+    partial_update=extend_schema(
+        request=ScheduledUpdateSerializer,
+        responses={200: ScheduledMessageSerializer, **error_responses(400, 401, 404, 413)},
+        description="Only while pending.",
+    ),
+    destroy=extend_schema(
+        responses={204: None, **error_responses(400, 401, 404)},
+        description="Cancels it; only while pending. A canceled message is never sent.",
+    ),
+)
+@extend_schema(tags=["scheduled messages"], parameters=[CHAT_ID])
+class ScheduledMessageViewSet(ChatScopedMixin, viewsets.GenericViewSet[ScheduledMessage]):
+    serializer_class = ScheduledMessageSerializer
+    pagination_class = ScheduledPagination
+    lookup_value_regex = ID_PATTERN
+
+    def get_scheduled(self) -> ScheduledMessage:
+        return selectors.scheduled_get(
+            chat=self.get_chat(), user=self.user, scheduled_id=int(self.kwargs["pk"])
+        )
+
+    def list(self, request: Request, chat_id: str) -> Response:
+        page = self.paginate_queryset(
+            selectors.scheduled_list(chat=self.get_chat(), user=self.user)
+        )
+        return self.get_paginated_response(ScheduledMessageSerializer(page, many=True).data)
+
+    def create(self, request: Request, chat_id: str) -> Response:
+        scheduled = services.message_schedule(
+            chat=self.get_chat(),
+            user=self.user,
+            **_validated(ScheduledCreateSerializer, request.data),
+        )
+        return Response(ScheduledMessageSerializer(scheduled).data, status=status.HTTP_201_CREATED)
+
+    def retrieve(self, request: Request, chat_id: str, pk: str) -> Response:
+        return Response(ScheduledMessageSerializer(self.get_scheduled()).data)
+
+    def partial_update(self, request: Request, chat_id: str, pk: str) -> Response:
+        changes = _validated(ScheduledUpdateSerializer, request.data)
+        scheduled = services.scheduled_update(scheduled=self.get_scheduled(), **changes)
+        return Response(ScheduledMessageSerializer(scheduled).data)
+
+    def destroy(self, request: Request, chat_id: str, pk: str) -> Response:
+        services.scheduled_cancel(scheduled=self.get_scheduled())
+        return Response(status=status.HTTP_204_NO_CONTENT)
