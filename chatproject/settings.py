@@ -11,6 +11,7 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -159,6 +160,8 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_CONCURRENCY = int(os.environ.get("WORKER_CONCURRENCY", "2"))
 CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_WORKER_QUEUES = "celery,scheduled,maintenance"
+CELERY_TASK_QUEUES = [Queue(name) for name in CELERY_WORKER_QUEUES.split(",")]
 # Scheduled delivery and upkeep each have a queue, so a backlog of one never delays the other.
 CELERY_TASK_ROUTES = {
     "chats.tasks.scheduled_message*": {"queue": "scheduled"},
@@ -166,7 +169,6 @@ CELERY_TASK_ROUTES = {
     "chats.tasks.tokens_flush_expired": {"queue": "maintenance"},
     "chats.tasks.scheduled_messages_purge": {"queue": "maintenance"},
 }
-CELERY_WORKER_QUEUES = "celery,scheduled,maintenance"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Run the worker and beat inside the server process, on Celery's in-memory transport: what

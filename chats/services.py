@@ -528,6 +528,19 @@ def scheduled_deliver(*, scheduled_id: int) -> ScheduledMessage | None:
     return scheduled
 
 
+def scheduled_retry_at(*, scheduled_id: int) -> datetime | None:
+    """When a delivery task that found its row pending but not yet due should come back: at
+    send_at, if that is within the eta horizon. Later rows are left to the dispatcher."""
+    send_at = (
+        ScheduledMessage.objects.filter(pk=scheduled_id, status=ScheduledStatus.PENDING)
+        .values_list("send_at", flat=True)
+        .first()
+    )
+    if send_at is None or send_at - timezone.now() > SCHEDULE_ETA_HORIZON:
+        return None
+    return send_at
+
+
 def scheduled_due_ids(*, limit: int = 500) -> list[int]:
     due = ScheduledMessage.objects.filter(
         status=ScheduledStatus.PENDING, send_at__lte=timezone.now()

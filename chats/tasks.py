@@ -2,7 +2,7 @@
 
 import logging
 
-from celery import shared_task
+from celery import Task, shared_task
 from django.core.management import call_command
 
 from chats import services
@@ -10,10 +10,16 @@ from chats import services
 logger = logging.getLogger(__name__)
 
 
-@shared_task(acks_late=True)
-def scheduled_message_deliver(scheduled_id: int) -> str:
+@shared_task(bind=True, acks_late=True, max_retries=None)
+def scheduled_message_deliver(self: Task, scheduled_id: int) -> str:
     scheduled = services.scheduled_deliver(scheduled_id=scheduled_id)
-    return scheduled.status if scheduled else "not due or already settled"
+    if scheduled is not None:
+        return scheduled.status
+    # An eta timer may fire a moment before send_at; come back at send_at if it is near.
+    retry_at = services.scheduled_retry_at(scheduled_id=scheduled_id)
+    if retry_at is not None:
+        raise self.retry(eta=retry_at)
+    return "already settled, or left to the dispatcher"
 
 
 @shared_task(expires=10)

@@ -22,6 +22,8 @@ def _require_services(request: pytest.FixtureRequest) -> None:
         missing.append("PostgreSQL: set DATABASE_URL=postgres://...")
     if request.node.get_closest_marker("redis") and not settings.REDIS_URL:
         missing.append("Redis: set REDIS_URL=redis://...")
+    if request.node.get_closest_marker("broker") and settings.CELERY_BROKER_URL == "memory://":
+        missing.append("a broker: set CELERY_BROKER_URL=amqp://...")
     if not missing:
         return
     reason = "needs " + " and ".join(missing)

@@ -362,8 +362,9 @@ class ScheduledMessageViewSet(ChatScopedMixin, viewsets.GenericViewSet[Scheduled
         return Response(ScheduledMessageSerializer(self.get_scheduled()).data)
 
     def partial_update(self, request: Request, chat_id: str, pk: str) -> Response:
+        scheduled = self.get_scheduled()  # first: someone else's row is 404 whatever the body
         changes = _validated(ScheduledUpdateSerializer, request.data)
-        scheduled = services.scheduled_update(scheduled=self.get_scheduled(), **changes)
+        scheduled = services.scheduled_update(scheduled=scheduled, **changes)
         return Response(ScheduledMessageSerializer(scheduled).data)
 
     def destroy(self, request: Request, chat_id: str, pk: str) -> Response:

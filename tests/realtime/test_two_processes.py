@@ -6,98 +6,32 @@ across both; a client that drops from one and reconnects to the other loses noth
 
 import asyncio
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings
-from django.db import connection
 from websockets.asyncio.client import ClientConnection, connect
 
 from accounts.models import User
 from tests.factories import chat_factory, messages_factory
+from tests.processes import daphne, free_port
 from tests.realtime.conftest import access_token, sync
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres, pytest.mark.redis]
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _database_url() -> str:
-    db = connection.settings_dict
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    return f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-
 
 @pytest.fixture
 def servers(transactional_db: None, tmp_path: Path) -> Iterator[list[str]]:
-    """Two daphne processes on the test database; their URLs. Their logs are printed at the end,
-    so a failing test shows them."""
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tests.settings",
-        "DATABASE_URL": _database_url(),
-        "REDIS_URL": settings.REDIS_URL,
-        "PRESENCE_HEARTBEAT_SECONDS": "1",
-    }
-    ports = [_free_port(), _free_port()]
-    logs = {port: tmp_path / f"daphne-{port}.log" for port in ports}
-    processes = [
-        subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-            [
-                sys.executable,
-                "-m",
-                "daphne",
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(port),
-                "chatproject.asgi:application",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=logs[port].open("w"),
-        )
-        for port in ports
-    ]
+    """Two daphne processes on the test database; their WebSocket URLs."""
+    ports = [free_port(), free_port()]
+    processes = [daphne(port, tmp_path) for port in ports]
     try:
-        for port in ports:
-            _wait_for_port(port)
         yield [f"ws://127.0.0.1:{port}/ws/" for port in ports]
     finally:
         for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        for log in logs.values():
-            print(f"--- {log.name}\n{log.read_text()}")
-
-
-def _wait_for_port(port: int, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise RuntimeError(f"daphne did not listen on {port}")
+            process.stop()
 
 
 class Client:
