@@ -1,0 +1,66 @@
+"""The embedded default of `make run`: Celery's worker and beat inside the server process, on the
+in-memory transport, with the in-memory channel layer. A scheduled message still arrives live."""
+
+import asyncio
+import json
+import urllib.request
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.utils import timezone
+from websockets.asyncio.client import connect
+
+from tests.factories import chat_factory
+from tests.processes import Process, free_port, wait_for_port
+from tests.realtime.conftest import access_token, sync
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
+
+
+def post_json(url: str, body: dict[str, Any], token: str) -> dict[str, Any]:
+    request = urllib.request.Request(  # noqa: S310 - a local test server
+        url,
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        return dict(json.loads(response.read()))
+
+
+async def test_a_scheduled_message_arrives_live_with_no_broker_server(
+    transactional_db: None, tmp_path: Path, user, other_user
+) -> None:
+    port = free_port()
+    server = Process(
+        "daphne-embedded",
+        ["daphne", "-b", "127.0.0.1", "-p", str(port), "chatproject.asgi:application"],
+        tmp_path,
+        EMBEDDED_CELERY="true",
+        CELERY_BROKER_URL="memory://",
+        REDIS_URL="",
+    )
+    try:
+        await asyncio.to_thread(wait_for_port, port)
+        chat = await sync(chat_factory)(user, [other_user])
+        alice, bob = await access_token(user), await access_token(other_user)
+        async with connect(f"ws://127.0.0.1:{port}/ws/", subprotocols=["bearer", bob]) as ws:  # type: ignore[list-item]
+            assert json.loads(await ws.recv())["type"] == "hello"
+            send_at = timezone.now() + timedelta(seconds=2)
+            scheduled = await asyncio.to_thread(
+                post_json,
+                f"http://127.0.0.1:{port}/api/chats/{chat.pk}/scheduled/",
+                {"text": "from the embedded worker", "send_at": send_at.isoformat()},
+                alice,
+            )
+            while True:
+                frame = json.loads(await asyncio.wait_for(ws.recv(), timeout=10))
+                if frame["type"] == "message.new":
+                    break
+        assert scheduled["status"] == "pending"
+        assert frame["message"]["text"] == "from the embedded worker"
+        assert timezone.now() - send_at < timedelta(seconds=2)
+    finally:
+        server.stop()
