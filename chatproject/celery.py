@@ -33,4 +33,5 @@ def start_embedded() -> None:
         loglevel="INFO",
     )
     threading.Thread(target=worker.start, name="celery-worker", daemon=True).start()
-    EmbeddedService(app, thread=True).start()
+    # EmbeddedService does not read beat_scheduler from the config as `celery beat` does.
+    EmbeddedService(app, thread=True, scheduler_cls=settings.CELERY_BEAT_SCHEDULER).start()

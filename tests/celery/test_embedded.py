@@ -12,6 +12,8 @@ import pytest
 from django.utils import timezone
 from websockets.asyncio.client import connect
 
+from chats.models import ScheduledMessage
+from tests.celery.conftest import _periodic_tasks_present
 from tests.factories import chat_factory
 from tests.processes import Process, free_port, wait_for_port
 from tests.realtime.conftest import access_token, sync
@@ -62,5 +64,38 @@ async def test_a_scheduled_message_arrives_live_with_no_broker_server(
         assert scheduled["status"] == "pending"
         assert frame["message"]["text"] == "from the embedded worker"
         assert timezone.now() - send_at < timedelta(seconds=2)
+    finally:
+        server.stop()
+
+
+async def test_the_embedded_beat_dispatches_rows_that_have_no_task(
+    transactional_db: None, tmp_path: Path, user, other_user
+) -> None:
+    """A row with no queued task (as for one scheduled far ahead) is delivered by the beat's
+    dispatcher, which the embedded beat runs from the database schedule."""
+    await sync(_periodic_tasks_present)()
+    port = free_port()
+    server = Process(
+        "daphne-embedded",
+        ["daphne", "-b", "127.0.0.1", "-p", str(port), "chatproject.asgi:application"],
+        tmp_path,
+        EMBEDDED_CELERY="true",
+        CELERY_BROKER_URL="memory://",
+        REDIS_URL="",
+    )
+    try:
+        await asyncio.to_thread(wait_for_port, port)
+        chat = await sync(chat_factory)(user, [other_user])
+        bob = await access_token(other_user)
+        async with connect(f"ws://127.0.0.1:{port}/ws/", subprotocols=["bearer", bob]) as ws:  # type: ignore[list-item]
+            assert json.loads(await ws.recv())["type"] == "hello"
+            await sync(ScheduledMessage.objects.create)(
+                chat=chat, user=user, text="no task for me", send_at=timezone.now()
+            )
+            while True:
+                frame = json.loads(await asyncio.wait_for(ws.recv(), timeout=15))
+                if frame["type"] == "message.new":
+                    break
+        assert frame["message"]["text"] == "no task for me"
     finally:
         server.stop()
