@@ -55,6 +55,10 @@ class User(AbstractBaseUser, PermissionsMixin):
         constraints: ClassVar = [
             models.UniqueConstraint(Lower("login"), name="user_login_ci_unique"),
         ]
+        permissions: ClassVar = [
+            # Not change_user: its form edits is_staff, is_superuser and groups.
+            ("ban_user", "Can ban and unban users"),
+        ]
 
     def __str__(self) -> str:
         return self.login

@@ -10,6 +10,7 @@ DESCRIPTION_MAX = 2000
 TEXT_MAX = 10_000
 CLIENT_ID_MAX = 64
 MEMBER_IDS_MAX = 1000
+REASON_MAX = 1000  # a report's reason, and a moderator's
 
 
 class ChatType(models.TextChoices):
@@ -104,6 +105,18 @@ class Message(models.Model):
     updated = models.DateTimeField(auto_now=True)
     edited = models.BooleanField(default=False)
     deleted = models.BooleanField(default=False)
+    # Set when a moderator removed the message (deleted is then true too), cleared by a restore.
+    # The text stays in the row either way; the API shows a tombstone's text as "".
+    removed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,  # the partial index below serves it
+    )
+    removed_at = models.DateTimeField(null=True, blank=True)
+    removal_reason = models.TextField(max_length=REASON_MAX, blank=True)
 
     class Meta:
         constraints: ClassVar = [
@@ -114,6 +127,18 @@ class Message(models.Model):
                 condition=Q(client_id__isnull=False),
                 name="message_client_id_unique",
             ),
+        ]
+        indexes: ClassVar = [
+            # Few messages are ever removed: a small index, for deleting a moderator's account.
+            models.Index(
+                fields=["removed_by"],
+                condition=Q(removed_by__isnull=False),
+                name="message_removed_by",
+            ),
+        ]
+        permissions: ClassVar = [
+            # Not change_message: the change form would rewrite text past the services.
+            ("remove_message", "Can remove and restore messages"),
         ]
 
     def __str__(self) -> str:
@@ -178,3 +203,94 @@ class ScheduledMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.chat_id} at {self.send_at:%Y-%m-%d %H:%M} ({self.status})"
+
+
+# --- Moderation ----------------------------------------------------------------------------------
+
+
+class ReportStatus(models.TextChoices):
+    OPEN = "open"
+    DISMISSED = "dismissed"  # a moderator found nothing to do
+    REMOVED = "removed"  # the message was removed
+    BANNED = "banned"  # the message's author was banned
+
+
+class Report(models.Model):
+    """A member's complaint about a message: the moderators' queue. One per member per message."""
+
+    # The unique (message, reporter) index serves this foreign key too.
+    message = models.ForeignKey(
+        Message, on_delete=models.CASCADE, related_name="reports", db_index=False
+    )
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reports"
+    )
+    reason = models.TextField(max_length=REASON_MAX)
+    status = models.CharField(
+        max_length=16, choices=ReportStatus.choices, default=ReportStatus.OPEN
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["message", "reporter"], name="report_one_per_reporter_per_message"
+            ),
+        ]
+        indexes: ClassVar = [models.Index(fields=["status", "created"], name="report_queue")]
+
+    def __str__(self) -> str:
+        return f"report #{self.pk} on message {self.message_id}"
+
+
+class AuditAction(models.TextChoices):
+    USER_BAN = "user.ban", "ban user"
+    USER_UNBAN = "user.unban", "unban user"
+    MESSAGE_REMOVE = "message.remove", "remove message"
+    MESSAGE_RESTORE = "message.restore", "restore message"
+    REPORT_DISMISS = "report.dismiss", "dismiss report"
+
+
+class AuditEntry(models.Model):
+    """Who did what to whom, when and why: one row per moderation action, never changed.
+
+    The targets are nullable so that the trail outlives them; `target_user` is the user acted
+    on, or the author of the message acted on, so one filter shows everything done about a user.
+    """
+
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+    moderator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    action = models.CharField(max_length=32, choices=AuditAction.choices)
+    target_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    target_message = models.ForeignKey(
+        Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    report = models.ForeignKey(
+        Report, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.TextField(max_length=REASON_MAX, blank=True)
+
+    class Meta:
+        verbose_name = "audit entry"
+        verbose_name_plural = "audit trail"
+
+    def __str__(self) -> str:
+        return (
+            f"{self.get_action_display()} by {self.moderator_id} at {self.created:%Y-%m-%d %H:%M}"
+        )

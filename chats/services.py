@@ -21,11 +21,16 @@ from chats import events, selectors
 from chats.models import (
     MANAGER_ROLES,
     MEMBER_IDS_MAX,
+    REASON_MAX,
+    AuditAction,
+    AuditEntry,
     Chat,
     ChatType,
     Connection,
     Membership,
     Message,
+    Report,
+    ReportStatus,
     Role,
     ScheduledMessage,
     ScheduledStatus,
@@ -555,3 +560,192 @@ def scheduled_purge(*, older_than: timedelta = timedelta(days=30)) -> int:
     )
     deleted, _ = settled.delete()
     return deleted
+
+
+# --- Moderation --------------------------------------------------------------------------------
+# Members report messages; moderators (the "Moderators" group, or superusers) work the queue in
+# the admin, whose actions call these functions and accounts.services.user_ban/user_unban. Each
+# moderation write checks the moderator's permission, and records an AuditEntry in its
+# transaction. docs/moderation.md describes the whole flow.
+
+
+@transaction.atomic
+def report_create(*, message: Message, reporter: User, reason: str) -> tuple[Report, bool]:
+    """A member reports a message. Returns (report, created).
+
+    One report per member per message, which the database enforces: reporting again returns the
+    first report unchanged, with created False.
+    """
+    membership_get(chat=message.chat, user=reporter)
+    reason = moderation_reason_check(reason, required=True)
+    mine = Report.objects.select_related("message").filter(message=message, reporter=reporter)
+    existing = mine.first()
+    if existing is not None:
+        return existing, False
+    if message.deleted:
+        raise exceptions.ValidationError({"detail": "This message is deleted."})
+    if message.user_id == reporter.pk:
+        raise exceptions.ValidationError({"detail": "You cannot report your own message."})
+    try:
+        with transaction.atomic():
+            report = Report.objects.create(message=message, reporter=reporter, reason=reason)
+    except IntegrityError:  # the same member's other request won the race
+        return mine.get(), False
+    return report, True
+
+
+def moderation_permission_check(*, moderator: User, permission: str, doing: str) -> None:
+    if not moderator.has_perm(permission):
+        raise exceptions.PermissionDenied(f"You may not {doing}.")
+
+
+def moderation_reason_check(reason: str, *, required: bool) -> str:
+    reason = reason.strip()
+    if required and not reason:
+        raise exceptions.ValidationError({"reason": ["Give a reason."]})
+    if len(reason) > REASON_MAX:
+        raise exceptions.ValidationError({"reason": [f"At most {REASON_MAX} characters."]})
+    return reason
+
+
+def audit_record(
+    *,
+    moderator: User,
+    action: AuditAction,
+    reason: str = "",
+    target_user: User | None = None,
+    target_message: Message | None = None,
+    report: Report | None = None,
+) -> AuditEntry:
+    """Write one entry of the audit trail. Moderation services call it inside their transaction,
+    so an action and its entry commit together or not at all."""
+    return AuditEntry.objects.create(
+        moderator=moderator,
+        action=action,
+        reason=reason,
+        target_user=target_user,
+        target_message=target_message,
+        report=report,
+    )
+
+
+def report_open_locked(*, report: Report) -> Report:
+    """The report, locked until the transaction ends, if it is still open."""
+    locked = (
+        Report.objects.select_for_update(of=("self",))
+        .select_related("message__user")
+        .filter(pk=report.pk)
+        .first()
+    )
+    if locked is None:
+        raise exceptions.NotFound("No such report.")
+    if locked.status != ReportStatus.OPEN:
+        raise exceptions.ValidationError({"detail": f"This report is already {locked.status}."})
+    return locked
+
+
+def report_close(*, report: Report, moderator: User, status: ReportStatus) -> Report:
+    report.status = status
+    report.resolved_by = moderator
+    report.resolved_at = timezone.now()
+    report.save(update_fields=["status", "resolved_by", "resolved_at"])
+    return report
+
+
+@transaction.atomic
+def report_dismiss(*, report: Report, moderator: User, reason: str = "") -> Report:
+    """Close a report with nothing done about the message."""
+    moderation_permission_check(
+        moderator=moderator, permission="chats.change_report", doing="handle reports"
+    )
+    reason = moderation_reason_check(reason, required=False)
+    report = report_open_locked(report=report)
+    report_close(report=report, moderator=moderator, status=ReportStatus.DISMISSED)
+    audit_record(
+        moderator=moderator,
+        action=AuditAction.REPORT_DISMISS,
+        reason=reason,
+        target_user=report.message.user,
+        target_message=report.message,
+        report=report,
+    )
+    return report
+
+
+def _message_locked(message_id: int) -> Message:
+    return Message.objects.select_for_update(of=("self",)).select_related("user").get(pk=message_id)
+
+
+@transaction.atomic
+def message_remove(
+    *, message: Message, moderator: User, reason: str, report: Report | None = None
+) -> Message:
+    """A moderator tombstones a message, as message_delete does, and records who and why.
+
+    Members see it as deleted (`message.updated` with empty text); the text stays in the row, so
+    message_restore can bring it back. Every open report about the message closes as removed.
+    `report` is the one the moderator acted on, if any; it must be open and about this message.
+    """
+    moderation_permission_check(
+        moderator=moderator, permission="chats.remove_message", doing="remove messages"
+    )
+    reason = moderation_reason_check(reason, required=True)
+    if report is not None:
+        moderation_permission_check(
+            moderator=moderator, permission="chats.change_report", doing="handle reports"
+        )
+        report = report_open_locked(report=report)
+        if report.message_id != message.pk:
+            raise exceptions.ValidationError({"detail": "The report is about another message."})
+    message = _message_locked(message.pk)
+    if message.deleted:
+        raise exceptions.ValidationError({"detail": "This message is already deleted."})
+    message.deleted = True
+    message.removed_by = moderator
+    message.removed_at = timezone.now()
+    message.removal_reason = reason
+    message.save(update_fields=["deleted", "removed_by", "removed_at", "removal_reason", "updated"])
+    events.message_updated(message)
+    Report.objects.filter(message=message, status=ReportStatus.OPEN).update(
+        status=ReportStatus.REMOVED, resolved_by=moderator, resolved_at=message.removed_at
+    )
+    audit_record(
+        moderator=moderator,
+        action=AuditAction.MESSAGE_REMOVE,
+        reason=reason,
+        target_user=message.user,
+        target_message=message,
+        report=report,
+    )
+    return message
+
+
+@transaction.atomic
+def message_restore(*, message: Message, moderator: User, reason: str = "") -> Message:
+    """Undo message_remove: members get `message.updated` with the text back.
+
+    Only a moderator's removal is undone; a message its author deleted stays deleted.
+    """
+    moderation_permission_check(
+        moderator=moderator, permission="chats.remove_message", doing="restore messages"
+    )
+    reason = moderation_reason_check(reason, required=False)
+    message = _message_locked(message.pk)
+    if not message.deleted or message.removed_at is None:
+        raise exceptions.ValidationError(
+            {"detail": "Only a message removed by a moderator can be restored."}
+        )
+    message.deleted = False
+    message.removed_by = None
+    message.removed_at = None
+    message.removal_reason = ""
+    message.save(update_fields=["deleted", "removed_by", "removed_at", "removal_reason", "updated"])
+    events.message_updated(message)
+    audit_record(
+        moderator=moderator,
+        action=AuditAction.MESSAGE_RESTORE,
+        reason=reason,
+        target_user=message.user,
+        target_message=message,
+    )
+    return message

@@ -9,12 +9,14 @@ from chats.models import (
     CLIENT_ID_MAX,
     DESCRIPTION_MAX,
     MEMBER_IDS_MAX,
+    REASON_MAX,
     TEXT_MAX,
     TITLE_MAX,
     Chat,
     ChatType,
     Membership,
     Message,
+    Report,
     Role,
     ScheduledMessage,
 )
@@ -229,3 +231,22 @@ class ScheduledCreateSerializer(StrictSerializer):
 class ScheduledUpdateSerializer(StrictSerializer):
     text = TextField(max_length=TEXT_MAX, required=False)
     send_at = serializers.DateTimeField(required=False)
+
+
+# --- Moderation ----------------------------------------------------------------------------------
+
+
+class ReportSerializer(serializers.ModelSerializer):
+    chat_id = serializers.IntegerField(source="message.chat_id", read_only=True)
+    message_id = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Report
+        fields = ("id", "chat_id", "message_id", "reason", "status", "created")
+        read_only_fields = fields
+
+
+class ReportCreateSerializer(StrictSerializer):
+    reason = TextField(
+        max_length=REASON_MAX, help_text="What is wrong with the message, 1-1000 characters."
+    )

@@ -3,6 +3,7 @@ from django.urls import path, re_path
 from chats.api.views import (
     ChatViewSet,
     MemberViewSet,
+    MessageReportViewSet,
     MessageSearchViewSet,
     MessageViewSet,
     ScheduledMessageViewSet,
@@ -38,6 +39,11 @@ urlpatterns = [
         rf"^chats/{CHAT}/messages/{ID % 'pk'}/$",
         MessageViewSet.as_view({"patch": "partial_update", "delete": "destroy"}),
         name="message-detail",
+    ),
+    re_path(
+        rf"^chats/{CHAT}/messages/{ID % 'message_id'}/report/$",
+        MessageReportViewSet.as_view({"post": "create"}),
+        name="message-report",
     ),
     re_path(
         rf"^chats/{CHAT}/scheduled/$",

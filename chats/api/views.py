@@ -30,6 +30,8 @@ from chats.api.serializers import (
     MessagePageSerializer,
     MessageSerializer,
     ReadSerializer,
+    ReportCreateSerializer,
+    ReportSerializer,
     ScheduledCreateSerializer,
     ScheduledMessageSerializer,
     ScheduledUpdateSerializer,
@@ -370,3 +372,34 @@ class ScheduledMessageViewSet(ChatScopedMixin, viewsets.GenericViewSet[Scheduled
     def destroy(self, request: Request, chat_id: str, pk: str) -> Response:
         services.scheduled_cancel(scheduled=self.get_scheduled())
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+MESSAGE_ID = OpenApiParameter("message_id", int, OpenApiParameter.PATH)
+
+
+@extend_schema(tags=["moderation"], parameters=[CHAT_ID, MESSAGE_ID])
+class MessageReportViewSet(ChatScopedMixin, viewsets.GenericViewSet):
+    serializer_class = ReportSerializer
+
+    @extend_schema(
+        summary="Report a message to the moderators",
+        request=ReportCreateSerializer,
+        responses={
+            201: ReportSerializer,
+            200: ReportSerializer,
+            **error_responses(400, 401, 404, 413),
+        },
+        description=(
+            "Any member may report another member's message; it joins the moderators' queue in "
+            "the admin. One report per member per message: reporting the same message again "
+            "returns the first report with 200, unchanged. A non-member, or an unknown message, "
+            "gets 404; one's own message or a deleted one gets 400."
+        ),
+    )
+    def create(self, request: Request, chat_id: str, message_id: str) -> Response:
+        # First the lookups: a non-member gets 404 whatever the body.
+        message = selectors.message_get(chat=self.get_chat(), message_id=int(message_id))
+        reason = _validated(ReportCreateSerializer, request.data)["reason"]
+        report, created = services.report_create(message=message, reporter=self.user, reason=reason)
+        status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        return Response(ReportSerializer(report).data, status=status_code)
