@@ -49,7 +49,6 @@ def _chats_for_member(user: User) -> QuerySet[Chat]:
             member_count=_count(Membership.objects.filter(chat=OuterRef("pk"))),
             unread_count=_count(unread),
         )
-        .select_related("creator")
         .prefetch_related(
             Prefetch(
                 "messages",
