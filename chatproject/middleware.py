@@ -21,3 +21,28 @@ class BodySizeLimitMiddleware:
                 status=413,
             )
         return self.get_response(request)
+
+
+class ContentSecurityPolicyMiddleware:
+    """Send settings.CONTENT_SECURITY_POLICY on HTML responses that set none of their own.
+
+    Paths under CONTENT_SECURITY_POLICY_EXEMPT_PATHS (the admin, the API docs) are left alone:
+    they rely on inline scripts and styles. So are Django's debug error pages, which do too and are
+    only ever shown with DEBUG on.
+    """
+
+    header = "Content-Security-Policy"
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (
+            self.header not in response
+            and response.get("Content-Type", "").startswith("text/html")
+            and not request.path.startswith(tuple(settings.CONTENT_SECURITY_POLICY_EXEMPT_PATHS))
+            and not (settings.DEBUG and response.status_code >= 400)
+        ):
+            response[self.header] = settings.CONTENT_SECURITY_POLICY
+        return response

@@ -1,9 +1,10 @@
 from django.contrib import admin
-from django.urls import URLPattern, URLResolver, include, path
+from django.urls import URLPattern, URLResolver, include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from chatproject.health import healthz
 from chatproject.metrics import metrics_view
+from chats import web
 
 api_patterns: list[URLPattern | URLResolver] = [
     path("", include("accounts.api.urls")),
@@ -17,6 +18,12 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     path("metrics", metrics_view, name="metrics"),
+    # The demo pages (chats/web.py).
+    path("", web.chat_list, name="home"),
+    path("login/", web.LoginView.as_view(), name="login"),
+    path("register/", web.register, name="register"),
+    path("logout/", web.logout, name="logout"),
+    re_path(r"^chats/(?P<chat_id>[0-9]{1,18})/$", web.chat_room, name="room"),
 ]
 
 handler404 = "chatproject.exceptions.page_not_found"

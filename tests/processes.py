@@ -122,3 +122,16 @@ def celery_beat(log_dir: Path) -> Process:
         ],
         log_dir,
     )
+
+
+def daphne_with(port: int, log_dir: Path, **env: str) -> Process:
+    """A daphne like `daphne()` above, with more environment on top: e.g. DEBUG=true and
+    EMBEDDED_CELERY=true with CELERY_BROKER_URL=memory:// to serve the pages as `make run` does."""
+    process = Process(
+        f"daphne-{port}",
+        ["daphne", "-b", "127.0.0.1", "-p", str(port), "chatproject.asgi:application"],
+        log_dir,
+        **{"PRESENCE_HEARTBEAT_SECONDS": "1", **env},
+    )
+    wait_for_port(port)
+    return process
