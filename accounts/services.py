@@ -3,6 +3,7 @@
 from typing import Any
 
 from django.contrib.auth import authenticate
+from django.contrib.auth import logout as logout_session
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
@@ -157,6 +158,19 @@ def user_password_change(*, user: User, old_password: str, new_password: str) ->
     refresh_tokens_revoke_all(user=user)
     events.sessions_close(user.pk)
     return tokens_issue(user=user)
+
+
+def browser_session_id(session_key: str) -> str:
+    """The login-session id of a browser session, as its sockets know it."""
+    return f"web-{session_key}"
+
+
+def session_logout(*, request: HttpRequest) -> None:
+    """Sign a browser out and close the sockets its session opened, on every process."""
+    session_key = request.session.session_key
+    logout_session(request)
+    if session_key:
+        events.session_close(browser_session_id(session_key))
 
 
 @transaction.atomic

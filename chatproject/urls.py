@@ -1,5 +1,7 @@
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import URLPattern, URLResolver, include, path, re_path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from chatproject.health import healthz
@@ -18,6 +20,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     path("metrics", metrics_view, name="metrics"),
+    # Pages without an icon link (the admin, the API docs) make browsers ask for this one.
+    path("favicon.ico", RedirectView.as_view(url=static("chats/icon.svg"), permanent=True)),
     # The demo pages (chats/web.py).
     path("", web.chat_list, name="home"),
     path("login/", web.LoginView.as_view(), name="login"),

@@ -20,6 +20,7 @@ from rest_framework import exceptions
 from accounts.api.serializers import UserSerializer
 from accounts.models import User
 from accounts.selectors import user_for_access_token
+from accounts.services import browser_session_id
 from chatproject import metrics, throttles
 from chats import events, selectors, services
 from chats.api.serializers import MessageSerializer
@@ -93,7 +94,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.authenticate_with_token(protocols[1])
         elif session_user is not None and session_user.is_authenticated:
             await self.accept()
-            await self.start(session_user, expires_at=None, session_id=None)
+            session_key = self.scope["session"].session_key
+            await self.start(
+                session_user, expires_at=None, session_id=browser_session_id(session_key)
+            )
         else:
             await self.accept()
             self.auth_deadline = self.later(AUTH_TIMEOUT_SECONDS, self.close_unless_authenticated)

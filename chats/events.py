@@ -76,7 +76,10 @@ def _group_send(group: str, event: ChannelEvent) -> None:
     if layer is None:
         return
     try:
-        if _socket_loop is not None and _socket_loop.is_running():
+        if _socket_loop is not None:
+            if not _socket_loop.is_running():  # the server is stopping: no socket is left to tell
+                logger.info("server loop stopped; event to %s not published", group)
+                return
             send = layer.group_send(group, dict(event))
             asyncio.run_coroutine_threadsafe(send, _socket_loop).result(timeout=10)
         else:

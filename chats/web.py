@@ -16,12 +16,13 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
+from accounts import services as account_services
 from accounts.management.commands.demo_users import DEMO_PASSWORD, DEMO_USERS
 from accounts.models import LOGIN_PATTERN, User
 from accounts.services import user_register
@@ -75,7 +76,10 @@ class LoginView(auth_views.LoginView):
         return super().post(request, *args, **kwargs)
 
 
-logout = auth_views.LogoutView.as_view(next_page=settings.LOGIN_URL)
+@require_POST
+def logout(request: HttpRequest) -> HttpResponse:
+    account_services.session_logout(request=request)
+    return redirect(settings.LOGIN_URL)
 
 
 class RegisterForm(forms.Form):
