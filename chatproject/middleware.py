@@ -46,3 +46,17 @@ class ContentSecurityPolicyMiddleware:
         ):
             response[self.header] = settings.CONTENT_SECURITY_POLICY
         return response
+
+
+class ApiNoStoreMiddleware:
+    """API answers are private and change all the time: no browser or proxy may keep them
+    (Chrome served a stale /api/chats/ on Back without this)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if request.path.startswith("/api/") and not response.has_header("Cache-Control"):
+            response["Cache-Control"] = "no-store"
+        return response

@@ -67,6 +67,7 @@ MIDDLEWARE = [
     "chatproject.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "chatproject.middleware.ContentSecurityPolicyMiddleware",
+    "chatproject.middleware.ApiNoStoreMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
