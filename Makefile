@@ -8,12 +8,13 @@ PORT ?= 8000
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev run stack test lint format check clean
+.PHONY: help install install-dev run stack bench bench-quick test lint format check clean
 
 help:
 	@echo "make run     set up and serve the product on http://$(HOST):$(PORT) (SQLite, no servers needed)"
 	@echo "make test    run the whole suite (uses PostgreSQL/Redis/RabbitMQ when their URLs are set)"
 	@echo "make stack   web, Celery worker and beat with honcho, on DATABASE_URL/REDIS_URL/CELERY_BROKER_URL"
+	@echo "make bench   benchmarks against this machine's ceilings (bench-quick: a short run)"
 	@echo "make lint    ruff, ruff format --check, mypy and makemigrations --check"
 	@echo "make format  apply ruff's fixes and formatting"
 
@@ -54,6 +55,17 @@ stack: install-dev
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/honcho start
+
+# Benchmarks need PostgreSQL, Redis and RabbitMQ on 127.0.0.1 and a quiet machine.
+$(VENV)/.installed-bench: bench/requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r bench/requirements.txt
+	touch $@
+
+bench: $(VENV)/.installed-bench
+	$(BIN)/python bench/run.py
+
+bench-quick: $(VENV)/.installed-bench
+	$(BIN)/python bench/run.py --quick
 
 test: install-dev
 	$(BIN)/pytest $(PYTEST_ARGS)

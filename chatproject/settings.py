@@ -247,8 +247,13 @@ SPECTACULAR_SETTINGS = {
 
 # --- WebSocket -----------------------------------------------------------------------------------
 # Frames a socket may send: (a second on average, in a burst).
-WS_MESSAGE_RATE = (10.0, 20.0)
-WS_FRAME_RATE = (20.0, 40.0)
+def env_rate(name: str, default: str) -> tuple[float, float]:
+    rate, burst = os.environ.get(name, default).split(",")
+    return float(rate), float(burst)
+
+
+WS_MESSAGE_RATE = env_rate("WS_MESSAGE_RATE", "10,20")
+WS_FRAME_RATE = env_rate("WS_FRAME_RATE", "20,40")
 TYPING_INTERVAL_SECONDS = 3
 # A socket refreshes its presence row this often; the sweep ends rows older than PRESENCE_STALE.
 PRESENCE_HEARTBEAT_SECONDS = int(os.environ.get("PRESENCE_HEARTBEAT_SECONDS", "30"))

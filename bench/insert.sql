@@ -1,0 +1,1 @@
+INSERT INTO bench_insert (chat, body) VALUES (1, 'hello');
