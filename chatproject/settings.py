@@ -245,6 +245,7 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+
 # --- WebSocket -----------------------------------------------------------------------------------
 # Frames a socket may send: (a second on average, in a burst).
 def env_rate(name: str, default: str) -> tuple[float, float]:
