@@ -249,7 +249,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     def _message_send(self, frame: dict[str, Any]) -> dict[str, Any]:
         throttles.message_send_throttle(self.member)
-        chat = selectors.chat_get_for_member(user=self.member, chat_id=frame["chat_id"])
+        chat = selectors.chat_access(user=self.member, chat_id=frame["chat_id"])
         message, _ = services.message_send(
             chat=chat, user=self.member, text=frame["text"], client_id=frame.get("client_id")
         )
@@ -275,7 +275,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             after = messages[-1]["seq"]
 
     def _history(self, chat_id: int, after: int, limit: int) -> tuple[list[dict[str, Any]], bool]:
-        chat = selectors.chat_get_for_member(user=self.member, chat_id=chat_id)
+        chat = selectors.chat_access(user=self.member, chat_id=chat_id)
         messages, has_more = selectors.message_history(chat=chat, after=after, limit=limit)
         return [dict(m) for m in MessageSerializer(messages, many=True).data], has_more
 
@@ -291,7 +291,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await database_sync_to_async(self._read)(frame)
 
     def _read(self, frame: dict[str, Any]) -> None:
-        chat = selectors.chat_get_for_member(user=self.member, chat_id=frame["chat_id"])
+        chat = selectors.chat_access(user=self.member, chat_id=frame["chat_id"])
         services.read_mark(chat=chat, user=self.member, seq=frame["seq"])
 
     # --- Events from the channel layer ---------------------------------------------------------

@@ -64,7 +64,7 @@ class ChatScopedMixin(CurrentUserMixin):
     kwargs: dict[str, Any]
 
     def get_chat(self) -> Chat:
-        return selectors.chat_get_for_member(user=self.user, chat_id=int(self.kwargs["chat_id"]))
+        return selectors.chat_access(user=self.user, chat_id=int(self.kwargs["chat_id"]))
 
 
 class ChatPagination(ListCursorPagination):
