@@ -303,5 +303,9 @@ LOGGING = {
     "filters": {"over_capacity": {"()": "chatproject.metrics.OverCapacityFilter"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"channels_redis.core": {"level": "INFO", "filters": ["over_capacity"]}},
+    "loggers": {
+        "channels_redis.core": {"level": "INFO", "filters": ["over_capacity"]},
+        # The embedded beat dispatches every 2 s; its INFO lines would drown `make run`'s log.
+        **({"celery": {"level": "WARNING"}} if EMBEDDED_CELERY else {}),
+    },
 }
