@@ -31,6 +31,7 @@ import loadgen  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 PG = "postgres://postgres@127.0.0.1:5432"
+CDF_PERCENTILES = [1, 5, 10, 25, 50, 75, 90, 95, 99, 99.9, 100]
 DB = "chat_bench"
 
 
@@ -164,6 +165,10 @@ def fanout(
             "max": histogram.get_max_value() / 1000,
         },
         "ack_p99_ms": ack.get_value_at_percentile(99) / 1000 if ack else None,
+        "cdf_ms": [
+            [percentile, histogram.get_value_at_percentile(percentile) / 1000]
+            for percentile in CDF_PERCENTILES
+        ],
         "load_generator_cpu_s_per_s": round(load_cpu / seconds, 2),
     }
 
@@ -244,6 +249,12 @@ def main() -> None:
         report["fanout_100"] = [
             fanout(urls, seeded["chat_id"], seeded["tokens"], rate, seconds) for rate in rates
         ]
+        if not args.quick:
+            seeded = seed(1000, "f1000")
+            report["fanout_1000"] = [
+                fanout(urls, seeded["chat_id"], seeded["tokens"], rate, seconds)
+                for rate in (2.0, 5.0, 10.0)
+            ]
     finally:
         for process in [*servers, worker]:
             stop(process)
@@ -262,11 +273,52 @@ def main() -> None:
     report["ceilings"] = {"redis": ceiling_redis(), "postgres": ceiling_pgbench(int(seconds))}
     stamp = datetime.datetime.now(datetime.UTC).date().isoformat()
     (RESULTS / f"{stamp}.json").write_text(json.dumps(report, indent=2))
-    (RESULTS / f"{stamp}.md").write_text(markdown(report))
-    print(markdown(report))
+    plots(report, stamp)
+    (RESULTS / f"{stamp}.md").write_text(markdown(report, stamp))
+    print(markdown(report, stamp))
 
 
-def markdown(report: dict[str, Any]) -> str:
+def plots(report: dict[str, Any], stamp: str) -> None:
+    """A latency CDF per offered rate, and delivered throughput against offered load, ours
+    beside the bare-websockets ceiling."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    figure, axes = pyplot.subplots(figsize=(7, 4))
+    for row in report["fanout_100"]:
+        points = row["cdf_ms"]
+        axes.plot(
+            [ms for _, ms in points],
+            [p for p, _ in points],
+            marker=".",
+            label=f"{row['rate_msgs_per_s']:.0f} msg/s",
+        )
+    axes.set_xscale("log")
+    axes.set_xlabel("send-to-delivery latency, ms (log)")
+    axes.set_ylabel("percentile")
+    axes.set_title("Fan-out to 100 members: latency CDF")
+    axes.legend()
+    figure.tight_layout()
+    figure.savefig(RESULTS / f"{stamp}-latency-cdf.png", dpi=100)
+
+    figure, axes = pyplot.subplots(figsize=(7, 4))
+    for key, label in (("fanout_100", "chat server"), ("transport_ceiling_100", "bare websockets")):
+        offered = [row["rate_msgs_per_s"] * (row["members"] - 1) for row in report[key]]
+        axes.plot(
+            offered, [row["deliveries_per_s"] for row in report[key]], marker="o", label=label
+        )
+    axes.set_xlabel("offered deliveries/s")
+    axes.set_ylabel("delivered deliveries/s")
+    axes.set_title("Fan-out to 100 members: throughput against load")
+    axes.legend()
+    figure.tight_layout()
+    figure.savefig(RESULTS / f"{stamp}-throughput.png", dpi=100)
+    pyplot.close("all")
+
+
+def markdown(report: dict[str, Any], stamp: str) -> str:
     lines = [f"# Benchmark {report['date']}{' (quick)' if report['quick'] else ''}", ""]
     lines += ["## Fan-out: one chat of 100 members, beside the bare-websockets ceiling", ""]
     header = [
@@ -296,6 +348,18 @@ def markdown(report: dict[str, Any]) -> str:
             f"{bare['latency_ms']['p99']:.1f}",
         ]
         lines.append("| " + " | ".join(str(cell) for cell in cells) + " |")
+    for row in report.get("fanout_1000", []):
+        latency = row["latency_ms"]
+        lines.append(
+            f"\n1,000 members at {row['rate_msgs_per_s']:.0f} msg/s: {row['deliveries_per_s']} "
+            f"deliveries/s, p50 {latency['p50']:.1f} ms, p99 {latency['p99']:.1f} ms, "
+            f"lost {row['lost']}, out of order {row['out_of_order']}"
+        )
+    lines += [
+        "",
+        f"![latency CDF]({stamp}-latency-cdf.png)",
+        f"![throughput]({stamp}-throughput.png)",
+    ]
     redis, postgres = report["ceilings"]["redis"], report["ceilings"]["postgres"]
     inserts = postgres["single_row_insert_commits_per_s"]
     lines += ["", "## Raw ceilings of this machine (same run)", ""]
