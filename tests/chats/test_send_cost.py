@@ -5,8 +5,11 @@ message_send (membership, the client_id lookup when one is given, the seq taken 
 row's lock, the insert, the sender's read marker), inside one savepoint.
 """
 
+from typing import cast
+
 import pytest
 
+from accounts.models import User
 from chats import selectors, services
 from tests.factories import UserFactory, chat_factory, messages_factory
 
@@ -17,7 +20,7 @@ SEND_QUERIES = 8  # access, membership, client_id, savepoint, seq, insert, read 
 def test_a_post_costs_the_same_queries_in_a_small_or_busy_chat(
     user, members, django_assert_max_num_queries
 ):
-    chat = chat_factory(user, [UserFactory() for _ in range(members)])
+    chat = chat_factory(user, [cast(User, UserFactory()) for _ in range(members)])
     messages_factory(chat, user, 30 if members > 1 else 1)
 
     with django_assert_max_num_queries(SEND_QUERIES):
