@@ -16,6 +16,7 @@ import datetime
 import json
 import multiprocessing
 import os
+import queue
 import re
 import subprocess
 import sys
@@ -134,9 +135,20 @@ def fanout(
         target=loadgen.sender, args=(urls[0], tokens[0], chat_id, rate, count, out)
     )
     sender.start()
-    results = [out.get(timeout=seconds + 120) for _ in range(len(processes) + 1)]
+    try:
+        results = [out.get(timeout=seconds + 120) for _ in range(len(processes) + 1)]
+    except queue.Empty:
+        results = []
     for process in [*processes, sender]:
         process.join(10)
+        if process.is_alive():
+            process.kill()
+    if len(results) < len(processes) + 1:
+        return {
+            "members": len(tokens),
+            "rate_msgs_per_s": rate,
+            "error": "the load generator did not finish: the server fell behind",
+        }
     histogram = HdrHistogram(*loadgen.HISTOGRAM_RANGE)
     received = out_of_order = 0
     load_cpu = 0.0
@@ -288,6 +300,8 @@ def plots(report: dict[str, Any], stamp: str) -> None:
 
     figure, axes = pyplot.subplots(figsize=(7, 4))
     for row in report["fanout_100"]:
+        if "error" in row:
+            continue
         points = row["cdf_ms"]
         axes.plot(
             [ms for _, ms in points],
@@ -305,10 +319,9 @@ def plots(report: dict[str, Any], stamp: str) -> None:
 
     figure, axes = pyplot.subplots(figsize=(7, 4))
     for key, label in (("fanout_100", "chat server"), ("transport_ceiling_100", "bare websockets")):
-        offered = [row["rate_msgs_per_s"] * (row["members"] - 1) for row in report[key]]
-        axes.plot(
-            offered, [row["deliveries_per_s"] for row in report[key]], marker="o", label=label
-        )
+        rows = [row for row in report[key] if "error" not in row]
+        offered = [row["rate_msgs_per_s"] * (row["members"] - 1) for row in rows]
+        axes.plot(offered, [row["deliveries_per_s"] for row in rows], marker="o", label=label)
     axes.set_xlabel("offered deliveries/s")
     axes.set_ylabel("delivered deliveries/s")
     axes.set_title("Fan-out to 100 members: throughput against load")
@@ -335,6 +348,11 @@ def markdown(report: dict[str, Any], stamp: str) -> str:
     ]
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for ours, bare in zip(report["fanout_100"], report["transport_ceiling_100"], strict=True):
+        if "error" in ours or "error" in bare:
+            lines.append(
+                f"| {ours['rate_msgs_per_s']:.0f} | {ours.get('error') or bare['error']} |"
+            )
+            continue
         cells = [
             f"{ours['rate_msgs_per_s']:.0f}",
             ours["deliveries_per_s"],
@@ -349,6 +367,9 @@ def markdown(report: dict[str, Any], stamp: str) -> str:
         ]
         lines.append("| " + " | ".join(str(cell) for cell in cells) + " |")
     for row in report.get("fanout_1000", []):
+        if "error" in row:
+            lines.append(f"\n1,000 members at {row['rate_msgs_per_s']:.0f} msg/s: {row['error']}")
+            continue
         latency = row["latency_ms"]
         lines.append(
             f"\n1,000 members at {row['rate_msgs_per_s']:.0f} msg/s: {row['deliveries_per_s']} "
