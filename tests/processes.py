@@ -75,12 +75,14 @@ class Process:
         print(f"--- {self.name}\n{self.log.read_text()}")
 
 
-def daphne(port: int, log_dir: Path) -> Process:
+def daphne(port: int, log_dir: Path, **env: str) -> Process:
+    """A daphne on the test database, with extra environment on top: e.g. DEBUG=true and
+    EMBEDDED_CELERY=true with CELERY_BROKER_URL=memory:// to serve as `make run` does."""
     process = Process(
         f"daphne-{port}",
         ["daphne", "-b", "127.0.0.1", "-p", str(port), "chatproject.asgi:application"],
         log_dir,
-        PRESENCE_HEARTBEAT_SECONDS="1",
+        **{"PRESENCE_HEARTBEAT_SECONDS": "1", **env},
     )
     wait_for_port(port)
     return process
@@ -122,16 +124,3 @@ def celery_beat(log_dir: Path) -> Process:
         ],
         log_dir,
     )
-
-
-def daphne_with(port: int, log_dir: Path, **env: str) -> Process:
-    """A daphne like `daphne()` above, with more environment on top: e.g. DEBUG=true and
-    EMBEDDED_CELERY=true with CELERY_BROKER_URL=memory:// to serve the pages as `make run` does."""
-    process = Process(
-        f"daphne-{port}",
-        ["daphne", "-b", "127.0.0.1", "-p", str(port), "chatproject.asgi:application"],
-        log_dir,
-        **{"PRESENCE_HEARTBEAT_SECONDS": "1", **env},
-    )
-    wait_for_port(port)
-    return process

@@ -30,7 +30,7 @@ from accounts.models import User
 from accounts.services import tokens_issue
 from chats.models import Connection
 from tests.factories import PASSWORD
-from tests.processes import ROOT, Process, daphne_with, free_port
+from tests.processes import ROOT, Process, daphne, free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -77,7 +77,7 @@ def browser() -> Iterator[Browser]:
 def server(transactional_db: None, tmp_path: Path) -> Iterator[str]:
     """A daphne on the test database; its base URL."""
     port = free_port()
-    process: Process = daphne_with(
+    process: Process = daphne(
         port,
         tmp_path,
         DEBUG="true",

@@ -15,10 +15,13 @@ from websockets.asyncio.client import connect
 from chats.models import ScheduledMessage
 from tests.celery.conftest import _periodic_tasks_present
 from tests.factories import chat_factory
-from tests.processes import Process, free_port, wait_for_port
+from tests.processes import daphne, free_port
 from tests.realtime.conftest import access_token, sync
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
+
+# What `make run` serves on: the in-memory transport and the in-memory channel layer.
+EMBEDDED_DEFAULT = {"EMBEDDED_CELERY": "true", "CELERY_BROKER_URL": "memory://", "REDIS_URL": ""}
 
 
 def post_json(url: str, body: dict[str, Any], token: str) -> dict[str, Any]:
@@ -36,16 +39,8 @@ async def test_a_scheduled_message_arrives_live_with_no_broker_server(
     transactional_db: None, tmp_path: Path, user, other_user
 ) -> None:
     port = free_port()
-    server = Process(
-        "daphne-embedded",
-        ["daphne", "-b", "127.0.0.1", "-p", str(port), "chatproject.asgi:application"],
-        tmp_path,
-        EMBEDDED_CELERY="true",
-        CELERY_BROKER_URL="memory://",
-        REDIS_URL="",
-    )
+    server = await asyncio.to_thread(daphne, port, tmp_path, **EMBEDDED_DEFAULT)
     try:
-        await asyncio.to_thread(wait_for_port, port)
         chat = await sync(chat_factory)(user, [other_user])
         alice, bob = await access_token(user), await access_token(other_user)
         async with connect(f"ws://127.0.0.1:{port}/ws/", subprotocols=["bearer", bob]) as ws:  # type: ignore[list-item]
@@ -75,16 +70,8 @@ async def test_the_embedded_beat_dispatches_rows_that_have_no_task(
     dispatcher, which the embedded beat runs from the database schedule."""
     await sync(_periodic_tasks_present)()
     port = free_port()
-    server = Process(
-        "daphne-embedded",
-        ["daphne", "-b", "127.0.0.1", "-p", str(port), "chatproject.asgi:application"],
-        tmp_path,
-        EMBEDDED_CELERY="true",
-        CELERY_BROKER_URL="memory://",
-        REDIS_URL="",
-    )
+    server = await asyncio.to_thread(daphne, port, tmp_path, **EMBEDDED_DEFAULT)
     try:
-        await asyncio.to_thread(wait_for_port, port)
         chat = await sync(chat_factory)(user, [other_user])
         bob = await access_token(other_user)
         async with connect(f"ws://127.0.0.1:{port}/ws/", subprotocols=["bearer", bob]) as ws:  # type: ignore[list-item]
