@@ -6,6 +6,8 @@ DATABASE_URL, REDIS_URL and CELERY_BROKER_URL pick the real services exactly as 
 import os
 
 os.environ.setdefault("SECRET_KEY", "tests-only-secret-key-0123456789abcdef0123456789abcdef")
+# The test client and the test servers speak plain http; tests/deploy checks the https defaults.
+os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 
 from chatproject.settings import *  # noqa: E402, F403
 from chatproject.settings import REST_FRAMEWORK  # noqa: E402

@@ -32,7 +32,7 @@ urlpatterns = [
     ),
     re_path(
         rf"^chats/{CHAT}/messages/$",
-        MessageViewSet.as_view({"get": "list", "post": "create"}),
+        MessageViewSet.as_view({"get": "history", "post": "create"}),
         name="message-list",
     ),
     re_path(

@@ -218,15 +218,6 @@ class MemberViewSet(ChatScopedMixin, viewsets.GenericViewSet):
 
 
 @extend_schema_view(
-    list=extend_schema(
-        parameters=[HistoryQuerySerializer],
-        responses={200: MessagePageSerializer, **error_responses(400, 401, 404)},
-        description=(
-            "Messages in ascending seq. With `after`, the oldest ones past it (how a client "
-            "catches up); otherwise the newest before `before`, or the newest of all. "
-            "`has_more` says whether more lie beyond the page in that direction."
-        ),
-    ),
     create=extend_schema(
         request=MessageCreateSerializer,
         responses={
@@ -252,7 +243,19 @@ class MessageViewSet(ChatScopedMixin, viewsets.GenericViewSet):
     throttle_classes = (MessageSendThrottle,)
     lookup_value_regex = ID_PATTERN
 
-    def list(self, request: Request, chat_id: str) -> Response:
+    # Not named "list": drf-spectacular documents a list action's answer as an array, and the
+    # history is a `{results, has_more}` object.
+    @extend_schema(
+        operation_id="chats_messages_list",
+        parameters=[HistoryQuerySerializer],
+        responses={200: MessagePageSerializer, **error_responses(400, 401, 404)},
+        description=(
+            "Messages in ascending seq. With `after`, the oldest ones past it (how a client "
+            "catches up); otherwise the newest before `before`, or the newest of all. "
+            "`has_more` says whether more lie beyond the page in that direction."
+        ),
+    )
+    def history(self, request: Request, chat_id: str) -> Response:
         query = _validated(HistoryQuerySerializer, request.query_params)
         messages, has_more = selectors.message_history(chat=self.get_chat(), **query)
         return Response(

@@ -1,9 +1,15 @@
-from collections.abc import Callable
-from contextlib import AbstractContextManager
-from typing import Any
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any, cast
 from urllib.parse import urlencode
 
 import pytest
+from django.conf import settings
+from django.db import connection
+from django.test import override_settings
 from rest_framework.test import APIClient
 
 from accounts.models import User
@@ -13,6 +19,14 @@ REGISTER = "/api/auth/register/"
 TOKEN = "/api/auth/token/"
 
 Rates = Callable[..., AbstractContextManager[None]]
+
+
+@contextmanager
+def override_rest_framework(**changes: Any) -> Iterator[None]:
+    """REST_FRAMEWORK with some keys changed, on top of whatever rates are in force."""
+    config = cast(dict[str, Any], settings.REST_FRAMEWORK)
+    with override_settings(REST_FRAMEWORK={**config, **changes}):
+        yield
 
 
 def assert_throttled(response: Any) -> None:
@@ -133,3 +147,132 @@ def test_the_per_login_limit_leaves_other_logins_alone(
         response = sign_in(anon, "bob", PASSWORD)
 
     assert response.status_code == 200
+
+
+def test_rotating_forwarded_for_does_not_help_guess_one_password(
+    anon: APIClient, user: User, throttle_rates: Rates
+) -> None:
+    """Behind a trusted proxy the client address comes from X-Forwarded-For, which an attacker
+    writes: a new address per guess (and a new socket address too) still meets the per-login
+    limit."""
+    with throttle_rates(login_user="3/min"), override_rest_framework(NUM_PROXIES=1):
+        for n in range(3):
+            response = anon.post(
+                TOKEN,
+                {"login": "alice", "password": f"guess{n}"},
+                content_type="application/json",
+                REMOTE_ADDR=f"10.0.0.{n}",
+                HTTP_X_FORWARDED_FOR=f"198.51.100.{n}",
+            )
+            assert response.status_code == 401
+
+        response = anon.post(
+            TOKEN,
+            {"login": "alice", "password": PASSWORD},
+            content_type="application/json",
+            REMOTE_ADDR="10.0.0.99",
+            HTTP_X_FORWARDED_FOR="198.51.100.99, 203.0.113.99",
+        )
+
+    assert_throttled(response)
+
+
+def test_the_address_limit_follows_the_forwarded_for_address_behind_a_proxy(
+    anon: APIClient, user: User, throttle_rates: Rates
+) -> None:
+    """With NUM_PROXIES=1 the proxy's own address is shared by every client, so the per-address
+    limit counts the client address the proxy appended, not the proxy's."""
+    with throttle_rates(login="1/min"), override_rest_framework(NUM_PROXIES=1):
+        first = anon.post(
+            TOKEN,
+            {"login": "alice", "password": "guess"},
+            content_type="application/json",
+            REMOTE_ADDR="10.0.0.1",
+            HTTP_X_FORWARDED_FOR="198.51.100.1",
+        )
+        other_client = anon.post(
+            TOKEN,
+            {"login": "alice", "password": PASSWORD},
+            content_type="application/json",
+            REMOTE_ADDR="10.0.0.1",
+            HTTP_X_FORWARDED_FOR="198.51.100.2",
+        )
+        same_client = anon.post(
+            TOKEN,
+            {"login": "alice", "password": PASSWORD},
+            content_type="application/json",
+            REMOTE_ADDR="10.0.0.1",
+            HTTP_X_FORWARDED_FOR="198.51.100.1",
+        )
+
+    assert first.status_code == 401
+    assert other_client.status_code == 200
+    assert_throttled(same_client)
+
+
+CONCURRENT_GUESSES = 30
+LIMIT = 5
+# An hour: the burst must fall inside one window however slow the machine.
+RATE = f"{LIMIT}/hour"
+
+
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_guesses_cannot_overshoot_the_per_login_limit(throttle_rates: Rates) -> None:
+    """30 guesses at one login fired at the same instant, each from its own address, on the
+    shared Redis cache: no more than the limit of 5 get through to the password check, because
+    each request counts with one atomic increment instead of reading and rewriting a list."""
+    barrier = threading.Barrier(CONCURRENT_GUESSES)
+
+    def guess(n: int) -> int:
+        client = APIClient()
+        try:
+            barrier.wait()
+            response = sign_in(client, "alice", f"guess{n}", address=f"198.51.100.{n}")
+            return int(response.status_code)
+        finally:
+            connection.close()  # each thread's own database connection
+
+    with throttle_rates(login_user=RATE):
+        with ThreadPoolExecutor(CONCURRENT_GUESSES) as pool:
+            statuses = Counter(pool.map(guess, range(CONCURRENT_GUESSES)))
+
+    assert set(statuses) <= {401, 429}, statuses
+    assert statuses[401] == LIMIT, statuses
+
+
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_guesses_from_one_address_cannot_overshoot_its_limit(
+    throttle_rates: Rates,
+) -> None:
+    """The same burst at many logins from one address: the per-address limit holds too."""
+    barrier = threading.Barrier(CONCURRENT_GUESSES)
+
+    def guess(n: int) -> int:
+        client = APIClient()
+        try:
+            barrier.wait()
+            return int(sign_in(client, f"someone{n}", "guess").status_code)
+        finally:
+            connection.close()
+
+    with throttle_rates(login=RATE):
+        with ThreadPoolExecutor(CONCURRENT_GUESSES) as pool:
+            statuses = Counter(pool.map(guess, range(CONCURRENT_GUESSES)))
+
+    assert set(statuses) <= {401, 429}, statuses
+    assert statuses[401] == LIMIT, statuses
+
+
+def test_retry_after_says_when_the_window_ends(
+    anon: APIClient, user: User, throttle_rates: Rates
+) -> None:
+    """The client is told to come back when its window is over: within the rate's minute."""
+    with throttle_rates(login_user="1/min"):
+        sign_in(anon, "alice", "guess", address="198.51.100.1")
+
+        response = sign_in(anon, "alice", "guess", address="198.51.100.2")
+
+    assert_throttled(response)
+    assert 1 <= int(response["Retry-After"]) <= 60
