@@ -202,17 +202,18 @@ def member_remove(*, chat: Chat, actor: User, user_id: int) -> None:
     member to leave deletes the chat.
     """
     actor_membership = membership_get(chat=chat, user=actor)
-    if chat.chat_type == ChatType.DIRECT:
-        raise exceptions.ValidationError(
-            {"detail": "A direct chat always has exactly two members."}
-        )
     target = Membership.objects.filter(chat=chat, user_id=user_id).first()
     if target is None:
         raise exceptions.NotFound("No such member.")
+    # The role first, as member_add does: a plain member may not remove anyone from any chat (403).
     if target.pk != actor_membership.pk:
         _require_role(actor_membership, MANAGER_ROLES, "remove members")
         if actor_membership.role == Role.ADMIN and target.role != Role.MEMBER:
             raise exceptions.PermissionDenied("Admins may remove members, not the owner or admins.")
+    if chat.chat_type == ChatType.DIRECT:
+        raise exceptions.ValidationError(
+            {"detail": "A direct chat always has exactly two members."}
+        )
     target.delete()
     events.member_removed(chat.pk, user_id)
     if target.role == Role.OWNER:
