@@ -1,7 +1,13 @@
-"""The ASGI entry point that daphne serves: HTTP through Django, WebSockets through Channels."""
+"""The ASGI entry point that daphne serves: HTTP through Django, WebSockets through Channels.
 
+It also bounds what daphne holds in memory for each WebSocket (see BoundedWebSocketProtocol).
+"""
+
+import asyncio
+import logging
 import os
 
+from daphne.ws_protocol import WebSocketFactory, WebSocketProtocol
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatproject.settings")
@@ -30,3 +36,98 @@ application = ProtocolTypeRouter(
         ),
     }
 )
+
+logger = logging.getLogger(__name__)
+
+# Bytes queued for a peer since its send buffer was last empty, beyond which it is dropped.
+SEND_BUFFER_MAX_BYTES = 4 * 1024 * 1024
+# Frames received and not yet handled by the consumer, at which the socket stops reading.
+RECEIVE_QUEUE_MAX_FRAMES = 32
+RECEIVE_RESUME_CHECK_SECONDS = 0.01
+
+
+class SendBuffer:
+    """The transport's push producer: Twisted pauses it when more than its buffer size (64 KiB)
+    waits for the peer, and resumes it once everything has gone out."""
+
+    def __init__(self) -> None:
+        self.paused = False
+        self.queued_while_paused = 0
+
+    def pauseProducing(self) -> None:  # noqa: N802 - Twisted's IPushProducer
+        self.paused = True
+
+    def resumeProducing(self) -> None:  # noqa: N802
+        self.paused, self.queued_while_paused = False, 0
+
+    def stopProducing(self) -> None:  # noqa: N802
+        pass
+
+
+class BoundedWebSocketProtocol(WebSocketProtocol):
+    """daphne's WebSocket protocol, holding a bounded amount of memory for each socket.
+
+    daphne queues without limit both what a client sends faster than its consumer handles it and
+    what the server sends to a client that does not read, so one hostile or stalled client could
+    fill the server's memory. Here a socket stops reading while RECEIVE_QUEUE_MAX_FRAMES frames
+    wait for its consumer (the flood waits in the client's TCP buffers), and a peer that has not
+    drained its send buffer while SEND_BUFFER_MAX_BYTES more were queued is dropped: no close
+    frame could get past what it has not read. Its client reconnects and syncs, as after any drop.
+    """
+
+    def connectionMade(self) -> None:  # noqa: N802 - Twisted's names
+        super().connectionMade()
+        # On a protocol error (a frame over the size limit, invalid UTF-8) autobahn's default is
+        # to drop the TCP connection: the client would never learn why. Send the close code.
+        self.failByDrop = False
+        self.send_buffer = SendBuffer()
+        self.reading_paused = False
+        # The HTTP channel that handed the connection over is still the transport's producer.
+        self.transport.unregisterProducer()
+        self.transport.registerProducer(self.send_buffer, True)
+
+    def serverSend(self, content: str | bytes, binary: bool = False) -> None:  # noqa: N802
+        if self.state in (self.STATE_CLOSING, self.STATE_CLOSED):
+            return  # the consumer may send until it hears of the close; autobahn would raise
+        if self.send_buffer.paused:
+            self.send_buffer.queued_while_paused += len(content)
+            if self.send_buffer.queued_while_paused > SEND_BUFFER_MAX_BYTES:
+                logger.warning(
+                    "WebSocket %s does not keep up with what it is sent: dropped", self.client_addr
+                )
+                self.wasClean = False
+                self.wasNotCleanReason = "the peer does not read"
+                self.dropConnection(abort=True)
+                return
+        # autobahn holds what it sends to --websocket-max-message-size too, and raises into the
+        # consumer; that limit is for clients' frames; the server's (a sync.batch) may be larger.
+        limit: int = self.maxMessagePayloadSize  # type: ignore[has-type]
+        self.maxMessagePayloadSize = 0
+        try:
+            super().serverSend(content, binary)
+        finally:
+            self.maxMessagePayloadSize = limit
+
+    def onMessage(self, payload: bytes, isBinary: bool) -> None:  # noqa: N802, N803
+        super().onMessage(payload, isBinary)
+        queue = getattr(self, "application_queue", None)
+        if queue is not None and not self.reading_paused:
+            if queue.qsize() >= RECEIVE_QUEUE_MAX_FRAMES:
+                self.reading_paused = True
+                self.transport.pauseProducing()
+                self.resume_reading_later()
+
+    def resume_reading_later(self) -> None:
+        asyncio.get_running_loop().call_later(RECEIVE_RESUME_CHECK_SECONDS, self.resume_reading)
+
+    def resume_reading(self) -> None:
+        if self.state == self.STATE_CLOSED:
+            return
+        if self.application_queue.qsize() > RECEIVE_QUEUE_MAX_FRAMES // 2:
+            self.resume_reading_later()
+            return
+        self.reading_paused = False
+        self.transport.resumeProducing()
+
+
+WebSocketFactory.protocol = BoundedWebSocketProtocol

@@ -15,6 +15,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from rest_framework import exceptions
 
 from accounts.api.serializers import UserSerializer
@@ -22,6 +23,7 @@ from accounts.models import User
 from accounts.selectors import user_for_access_token
 from accounts.services import browser_session_id
 from chatproject import metrics, throttles
+from chatproject.exceptions import ServiceUnavailable
 from chats import events, selectors, services
 from chats.api.serializers import MessageSerializer
 from chats.frames import FRAMES, SYNC_LIMIT_MAX, Frame
@@ -37,6 +39,11 @@ AUTH_FIRST = "Send an auth frame first."
 
 CLOSE_TOO_BIG = 1009
 CLOSE_UNAUTHENTICATED = 4401
+# "Try again later". WebSocket's own 1013 is refused by daphne (1000 or 3000-4999 only).
+CLOSE_UNAVAILABLE = 4503
+
+# The database is unreachable (down, restarting): as REST answers 503, the socket says so.
+DATABASE_DOWN = (OperationalError, InterfaceError)
 
 
 class TokenBucket:
@@ -87,6 +94,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.expiry_timer: asyncio.TimerHandle | None = None
         self.message_bucket = TokenBucket(*settings.WS_MESSAGE_RATE)
         self.frame_bucket = TokenBucket(*settings.WS_FRAME_RATE)
+        try:
+            await self.open()
+        except DATABASE_DOWN:
+            logger.warning("database unavailable; socket closed with %s", CLOSE_UNAVAILABLE)
+            await self.close(code=CLOSE_UNAVAILABLE)
+
+    async def open(self) -> None:
         protocols = self.scope.get("subprotocols") or []
         session_user = self.scope.get("user")
         if len(protocols) >= 2 and protocols[0] == "bearer":
@@ -172,9 +186,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
         """Keep this socket's presence row fresh while the process lives; the sweep ends others."""
         while True:
             await asyncio.sleep(settings.PRESENCE_HEARTBEAT_SECONDS)
-            await database_sync_to_async(services.presence_heartbeat)(
-                channel_name=self.channel_name
-            )
+            try:
+                await database_sync_to_async(services.presence_heartbeat)(
+                    channel_name=self.channel_name
+                )
+            except DATABASE_DOWN:  # a database restart must not end the heartbeat for good
+                logger.warning("socket %s: presence heartbeat failed", self.channel_name)
 
     async def disconnect(self, code: int) -> None:
         for timer in self.timers:
@@ -188,7 +205,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
             groups.append(events.session_group(self.session_id))
         for group in groups:
             await self.channel_layer.group_discard(group, self.channel_name)
-        await database_sync_to_async(services.presence_disconnect)(channel_name=self.channel_name)
+        try:
+            await database_sync_to_async(services.presence_disconnect)(
+                channel_name=self.channel_name
+            )
+        except DATABASE_DOWN:  # the row stops heartbeating; the presence sweep ends it
+            logger.warning("socket %s: presence not ended, database unavailable", self.channel_name)
         metrics.increment("chat_ws_connections", -1)
 
     @property
@@ -211,7 +233,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 raise FrameError("bad_frame", "Frames are JSON text, not binary.")
             try:
                 raw = json.loads(text_data)
-            except ValueError as exc:
+            except (ValueError, RecursionError) as exc:  # RecursionError: nested too deep
                 raise FrameError("bad_frame", "Not valid JSON.") from exc
             if not isinstance(raw, dict):
                 raise FrameError("bad_frame", "A frame is a JSON object.")
@@ -221,6 +243,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.send_error(ref, exc.code, exc.detail)
         except exceptions.APIException as exc:  # the services' errors, as REST would report them
             await self.send_error(ref, str(exc.default_code), exc.detail)
+        except DATABASE_DOWN:
+            unavailable = ServiceUnavailable()
+            await self.send_error(ref, str(unavailable.default_code), unavailable.detail)
 
     async def dispatch_frame(self, raw: dict[str, Any]) -> None:
         frame_type = raw.get("type")
@@ -309,11 +334,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 await self.catch_up(chat_id)
             return
         if "unsubscribe" in event:
-            chat_id = event["unsubscribe"]
-            await self.channel_layer.group_discard(events.chat_group(chat_id), self.channel_name)
-            stream = self.streams.pop(chat_id, None)
-            if stream is not None and stream.gap_timer is not None:
-                stream.gap_timer.cancel()
+            await self.unsubscribe(event["unsubscribe"])
         elif "chat_id" in event:
             stream = self.streams.get(event["chat_id"])
             if stream is None:  # left the chat, or removed: nothing more from it
@@ -324,6 +345,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 await self.deliver_in_order(event["chat_id"], stream, event["seq"], event["frame"])
                 return
         await self.send(text_data=event["frame"])
+
+    async def unsubscribe(self, chat_id: int) -> None:
+        await self.channel_layer.group_discard(events.chat_group(chat_id), self.channel_name)
+        stream = self.streams.pop(chat_id, None)
+        if stream is not None and stream.gap_timer is not None:
+            stream.gap_timer.cancel()
 
     async def deliver_in_order(
         self, chat_id: int, stream: ChatStream, seq: int, frame: str
@@ -367,9 +394,15 @@ class ChatConsumer(AsyncWebsocketConsumer):
             stream.gap_timer.cancel()
             stream.gap_timer = None
         for _ in range(SYNC_BATCHES_MAX):
-            messages, has_more = await database_sync_to_async(self._history)(
-                chat_id, stream.last_seq, SYNC_LIMIT_MAX
-            )
+            try:
+                messages, has_more = await database_sync_to_async(self._history)(
+                    chat_id, stream.last_seq, SYNC_LIMIT_MAX
+                )
+            except exceptions.NotFound:
+                # The user left (or the chat went) before this socket caught up: stop following
+                # it here, as its unsubscribe would, which may yet come or may have come first.
+                await self.unsubscribe(chat_id)
+                return
             for message in messages:
                 stream.pending.setdefault(
                     message["seq"],

@@ -534,15 +534,22 @@ def scheduled_deliver(*, scheduled_id: int) -> ScheduledMessage | None:
     return scheduled
 
 
-def scheduled_retry_at(*, scheduled_id: int) -> datetime | None:
-    """When a delivery task that found its row pending but not yet due should come back: at
-    send_at, if that is within the eta horizon. Later rows are left to the dispatcher."""
+def scheduled_retry_at(*, scheduled_id: int, attempted_at: datetime) -> datetime | None:
+    """When a delivery task that settled nothing at `attempted_at` should come back: at send_at,
+    if the row was not yet due then (an eta timer fires a moment early) and send_at is within the
+    eta horizon. Later rows are left to the dispatcher.
+
+    A row that was already due and is still pending was skipped because another transaction holds
+    it: that one settles it, or, if its worker dies, the dispatcher does. Retrying would spin for
+    as long as the lock is held (a worker killed mid-task holds it until its connection ends)."""
     send_at = (
         ScheduledMessage.objects.filter(pk=scheduled_id, status=ScheduledStatus.PENDING)
         .values_list("send_at", flat=True)
         .first()
     )
-    if send_at is None or send_at - timezone.now() > SCHEDULE_ETA_HORIZON:
+    if send_at is None or send_at <= attempted_at:
+        return None
+    if send_at - timezone.now() > SCHEDULE_ETA_HORIZON:
         return None
     return send_at
 

@@ -4,6 +4,7 @@ import logging
 
 from celery import Task, shared_task
 from django.core.management import call_command
+from django.utils import timezone
 
 from chats import services
 
@@ -12,11 +13,12 @@ logger = logging.getLogger(__name__)
 
 @shared_task(bind=True, acks_late=True, max_retries=None)
 def scheduled_message_deliver(self: Task, scheduled_id: int) -> str:
+    attempted_at = timezone.now()
     scheduled = services.scheduled_deliver(scheduled_id=scheduled_id)
     if scheduled is not None:
         return scheduled.status
     # An eta timer may fire a moment before send_at; come back at send_at if it is near.
-    retry_at = services.scheduled_retry_at(scheduled_id=scheduled_id)
+    retry_at = services.scheduled_retry_at(scheduled_id=scheduled_id, attempted_at=attempted_at)
     if retry_at is not None:
         raise self.retry(eta=retry_at)
     return "already settled, or left to the dispatcher"

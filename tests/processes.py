@@ -75,12 +75,18 @@ class Process:
         print(f"--- {self.name}\n{self.log.read_text()}")
 
 
-def daphne(port: int, log_dir: Path, **env: str) -> Process:
-    """A daphne on the test database, with extra environment on top: e.g. DEBUG=true and
-    EMBEDDED_CELERY=true with CELERY_BROKER_URL=memory:// to serve as `make run` does."""
+# The flags that production's daphne runs with (the Makefile's `run`, the Procfile's `web`).
+DAPHNE_FLAGS = ("--websocket-max-message-size", "65536")
+ASGI_APPLICATION = "chatproject.asgi:application"
+
+
+def daphne(port: int, log_dir: Path, *flags: str, **env: str) -> Process:
+    """A daphne with production's flags (and any more given) on the test database, with extra
+    environment on top: e.g. DEBUG=true and EMBEDDED_CELERY=true with CELERY_BROKER_URL=memory://
+    to serve as `make run` does."""
     process = Process(
         f"daphne-{port}",
-        ["daphne", "-b", "127.0.0.1", "-p", str(port), "chatproject.asgi:application"],
+        ["daphne", "-b", "127.0.0.1", "-p", str(port), *DAPHNE_FLAGS, *flags, ASGI_APPLICATION],
         log_dir,
         **{"PRESENCE_HEARTBEAT_SECONDS": "1", **env},
     )
@@ -88,7 +94,7 @@ def daphne(port: int, log_dir: Path, **env: str) -> Process:
     return process
 
 
-def celery_worker(name: str, log_dir: Path) -> Process:
+def celery_worker(name: str, log_dir: Path, **env: str) -> Process:
     return Process(
         name,
         [
@@ -106,10 +112,11 @@ def celery_worker(name: str, log_dir: Path) -> Process:
             "INFO",
         ],
         log_dir,
+        **env,
     )
 
 
-def celery_beat(log_dir: Path) -> Process:
+def celery_beat(log_dir: Path, **env: str) -> Process:
     return Process(
         "beat",
         [
@@ -123,4 +130,5 @@ def celery_beat(log_dir: Path) -> Process:
             str(log_dir / "beat-schedule"),
         ],
         log_dir,
+        **env,
     )
