@@ -1,10 +1,13 @@
-"""Open-loop WebSocket load: one sender posts at a fixed schedule, receivers time every delivery.
+"""Open-loop load from client processes: senders post on a fixed schedule, receivers time every
+delivery, HTTP clients request on a fixed schedule, and idle or reconnecting sockets are held.
 
-Each message carries its *scheduled* send time in its text ("b:<epoch seconds>:<n>"), so latency
-runs from when the message should have gone out to when it arrived: a slow server cannot hide its
-slowness by slowing the sender down (no coordinated omission). Latencies go into an HdrHistogram.
-Each process reports the CPU it used itself, so a saturated load generator is never mistaken for
-a slow server.
+Each message carries its *scheduled* send time in its text ("b:<epoch seconds>:<n>"), and every
+request is timed from when it was due, so latency runs from when the work should have started to
+when it finished: a slow server cannot hide its slowness by slowing the client down (no coordinated
+omission). Latencies go into HdrHistograms. Each process reports the CPU it used itself, so a
+saturated load generator is never mistaken for a slow server.
+
+Every function here runs in a process of its own and puts one result dict on `out`.
 """
 
 import asyncio
@@ -14,9 +17,10 @@ import time
 from typing import Any
 
 from hdrh.histogram import HdrHistogram
-from websockets.asyncio.client import connect
+from websockets.asyncio.client import ClientConnection, connect
 
 HISTOGRAM_RANGE = (1, 60_000_000, 3)  # microseconds, 1 µs to 60 s, 3 significant digits
+IDLE_TIMEOUT = 15.0
 
 
 def cpu_seconds() -> float:
@@ -24,38 +28,51 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-async def _receive(
-    url: str, token: str, chat_id: int, expected: int, state: dict[str, Any]
-) -> None:
-    async with connect(url, subprotocols=["bearer", token], max_size=2**20) as ws:  # type: ignore[list-item]
-        await ws.recv()  # hello
-        state["ready"] += 1
-        last_seq = received = 0
-        while received < expected:
-            try:
-                raw = await asyncio.wait_for(ws.recv(), timeout=state["idle_timeout"])
-            except TimeoutError:
-                return
-            frame = json.loads(raw)
-            if frame.get("type") != "message.new" or frame["chat_id"] != chat_id:
-                continue
-            message = frame["message"]
-            parts = message["text"].split(":")
-            if parts[0] != "b":
-                continue
-            now = time.time()
-            state["histogram"].record_value(max(1, int((now - float(parts[1])) * 1e6)))
-            if message["seq"] <= last_seq:
-                state["out_of_order"] += 1
-            last_seq = message["seq"]
-            received += 1
-            state["received"] += 1
+def _connect(url: str, token: str) -> Any:
+    return connect(
+        url,
+        subprotocols=["bearer", token],  # type: ignore[list-item]
+        max_size=2**20,
+        open_timeout=60,
+        ping_interval=None,
+    )
 
 
-def receivers(
-    url: str, tokens: list[str], chat_id: int, expected: int, ready: Any, out: Any
-) -> None:
-    """A process holding len(tokens) sockets; puts its results on `out` when done."""
+def _micros_since(epoch_seconds: float) -> int:
+    return max(1, int((time.time() - epoch_seconds) * 1e6))
+
+
+async def _receive(url: str, token: str, expected: int, state: dict[str, Any]) -> None:
+    """Counts this socket's benchmark messages (any chat) until it has `expected` of them, and
+    checks each chat's seqs arrive in order."""
+    try:
+        async with _connect(url, token) as ws:
+            await ws.recv()  # hello
+            state["ready"] += 1
+            last_seq: dict[int, int] = {}
+            received = 0
+            while received < expected:
+                frame = json.loads(await asyncio.wait_for(ws.recv(), timeout=IDLE_TIMEOUT))
+                if frame.get("type") != "message.new":
+                    continue
+                message = frame["message"]
+                parts = message["text"].split(":")
+                if parts[0] != "b":
+                    continue
+                state["histogram"].record_value(_micros_since(float(parts[1])))
+                chat_id = frame["chat_id"]
+                if message["seq"] <= last_seq.get(chat_id, 0):
+                    state["out_of_order"] += 1
+                last_seq[chat_id] = message["seq"]
+                received += 1
+                state["received"] += 1
+    except Exception as error:  # a socket that failed or went quiet: its messages count as lost
+        state["failed"] += 1
+        state["errors"].add(f"{error.__class__.__name__}: {error}"[:200])
+
+
+def receivers(url: str, sockets: list[tuple[str, int]], ready: Any, out: Any) -> None:
+    """Holds one socket per (token, expected deliveries); sets `ready` once all are connected."""
 
     async def main() -> dict[str, Any]:
         state: dict[str, Any] = {
@@ -63,11 +80,12 @@ def receivers(
             "received": 0,
             "out_of_order": 0,
             "ready": 0,
-            "idle_timeout": 15.0,
+            "failed": 0,
+            "errors": set(),
         }
         cpu_start = cpu_seconds()
-        tasks = [asyncio.create_task(_receive(url, t, chat_id, expected, state)) for t in tokens]
-        while state["ready"] < len(tokens):
+        tasks = [asyncio.create_task(_receive(url, t, n, state)) for t, n in sockets]
+        while state["ready"] + state["failed"] < len(sockets):
             await asyncio.sleep(0.05)
         ready.set()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -75,56 +93,230 @@ def receivers(
             "histogram": state["histogram"].encode().decode(),
             "received": state["received"],
             "out_of_order": state["out_of_order"],
+            "failed_sockets": state["failed"],
+            "errors": sorted(state["errors"]),
             "cpu_seconds": cpu_seconds() - cpu_start,
         }
 
     out.put(asyncio.run(main()))
 
 
-def sender(url: str, token: str, chat_id: int, rate: float, count: int, out: Any) -> None:
-    """Posts `count` messages at `rate` a second, on schedule, whatever the acks do."""
+async def _send(
+    ws: ClientConnection, chat_id: int, rate: float, count: int, start: float, state: dict[str, Any]
+) -> None:
+    """Posts `count` messages at `rate` a second from `start`, on schedule, whatever the acks do."""
+    sent_at: dict[int, float] = {}
+
+    async def read_acks() -> None:
+        async for raw in ws:
+            frame = json.loads(raw)
+            if frame["type"] == "ack":
+                scheduled = sent_at.pop(frame["ref"], None)
+                if scheduled is not None:
+                    state["acks"].record_value(_micros_since(scheduled))
+            elif frame["type"] == "error":
+                sent_at.pop(frame.get("ref"), None)
+                state["errors"] += 1
+            if not sent_at and state["acks"].get_total_count() + state["errors"] >= state["total"]:
+                return
+
+    reader = asyncio.create_task(read_acks())
+    for n in range(count):
+        scheduled = start + n / rate
+        delay = scheduled - time.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        sent_at[n] = scheduled
+        text = f"b:{scheduled:.6f}:{n}"
+        await ws.send(
+            json.dumps({"type": "message.send", "ref": n, "chat_id": chat_id, "text": text})
+        )
+    try:
+        await asyncio.wait_for(reader, timeout=30)
+    except TimeoutError:
+        reader.cancel()
+
+
+def senders(
+    url: str, jobs: list[tuple[str, int]], rate: float, count: int, ready: Any, out: Any
+) -> None:
+    """One socket per (token, chat_id), each posting `count` messages at `rate` a second; the
+    sockets' schedules are spread evenly so the process offers len(jobs) * rate messages a
+    second. It starts sending once `ready` (the receivers) is set."""
 
     async def main() -> dict[str, Any]:
-        acks = HdrHistogram(*HISTOGRAM_RANGE)
-        sent_at: dict[int, float] = {}
-        errors = 0
-        cpu_start = cpu_seconds()
-        async with connect(url, subprotocols=["bearer", token], max_size=2**20) as ws:  # type: ignore[list-item]
+        state: dict[str, Any] = {
+            "acks": HdrHistogram(*HISTOGRAM_RANGE),
+            "errors": 0,
+            "total": len(jobs) * count,
+        }
+        sockets = [await _connect(url, token).__aenter__() for token, _ in jobs]
+        for ws in sockets:
             await ws.recv()  # hello
-
-            async def read_acks() -> None:
-                nonlocal errors
-                async for raw in ws:
-                    frame = json.loads(raw)
-                    if frame["type"] == "ack":
-                        scheduled = sent_at.pop(frame["ref"], None)
-                        if scheduled is not None:
-                            acks.record_value(max(1, int((time.time() - scheduled) * 1e6)))
-                    elif frame["type"] == "error":
-                        errors += 1
-                    if len(sent_at) == 0 and acks.get_total_count() + errors >= count:
-                        return
-
-            reader = asyncio.create_task(read_acks())
-            start = time.time() + 0.5
-            for n in range(count):
-                scheduled = start + n / rate
-                delay = scheduled - time.time()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                sent_at[n] = scheduled
-                text = f"b:{scheduled:.6f}:{n}"
-                await ws.send(
-                    json.dumps({"type": "message.send", "ref": n, "chat_id": chat_id, "text": text})
-                )
-            try:
-                await asyncio.wait_for(reader, timeout=30)
-            except TimeoutError:
-                pass
+        while not ready.is_set():
+            await asyncio.sleep(0.05)
+        cpu_start = cpu_seconds()
+        start = time.time() + 0.5
+        spread = 1 / (rate * len(jobs))
+        await asyncio.gather(
+            *(
+                _send(ws, chat_id, rate, count, start + n * spread, state)
+                for n, (ws, (_, chat_id)) in enumerate(zip(sockets, jobs, strict=True))
+            )
+        )
+        for ws in sockets:
+            await ws.close()
         return {
-            "acks": acks.encode().decode(),
-            "errors": errors,
+            "acks": state["acks"].encode().decode(),
+            "errors": state["errors"],
             "cpu_seconds": cpu_seconds() - cpu_start,
         }
+
+    out.put(asyncio.run(main()))
+
+
+async def _http_get(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes
+) -> int:
+    """One keep-alive HTTP/1.1 GET; returns the status code."""
+    writer.write(request)
+    await writer.drain()
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    length = 0
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":")[1])
+    await reader.readexactly(length)
+    return status
+
+
+def http_gets(
+    port: int, token: str, path: str, rate: float, count: int, connections: int, out: Any
+) -> None:
+    """`count` GETs of `path` due at `rate` a second over a pool of keep-alive connections. A
+    request waits for a free connection, and that wait counts in its latency."""
+
+    async def main() -> dict[str, Any]:
+        latency = HdrHistogram(*HISTOGRAM_RANGE)
+        statuses: dict[int, int] = {}
+        request = (
+            f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n\r\n"
+        ).encode()
+        due: asyncio.Queue[float | None] = asyncio.Queue()
+
+        async def worker() -> None:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            while (scheduled := await due.get()) is not None:
+                status = await _http_get(reader, writer, request)
+                latency.record_value(_micros_since(scheduled))
+                statuses[status] = statuses.get(status, 0) + 1
+            writer.close()
+
+        workers = [asyncio.create_task(worker()) for _ in range(connections)]
+        cpu_start = cpu_seconds()
+        start = time.time() + 0.2
+        for n in range(count):
+            scheduled = start + n / rate
+            delay = scheduled - time.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            due.put_nowait(scheduled)
+        for _ in workers:
+            due.put_nowait(None)
+        await asyncio.gather(*workers)
+        return {
+            "latency": latency.encode().decode(),
+            "statuses": statuses,
+            "elapsed_s": time.time() - start,
+            "cpu_seconds": cpu_seconds() - cpu_start,
+        }
+
+    out.put(asyncio.run(main()))
+
+
+async def _hold(url: str, token: str, state: dict[str, Any], release: asyncio.Event) -> None:
+    try:
+        async with _connect(url, token) as ws:
+            await ws.recv()  # hello
+            state["connected"] += 1
+            while not release.is_set():
+                try:
+                    await asyncio.wait_for(ws.recv(), timeout=0.5)
+                except TimeoutError:
+                    pass
+    except Exception:
+        state["failed"] += 1
+
+
+async def _catch_up(
+    url: str, token: str, chats: dict[int, tuple[int, int]], state: dict[str, Any]
+) -> None:
+    """Connects, sends `sync` from the last seq it had for each chat, and waits until it holds
+    every seq up to the chat's newest, from sync batches and live messages together."""
+    missing = {chat_id: set(range(after + 1, last + 1)) for chat_id, (after, last) in chats.items()}
+    try:
+        async with _connect(url, token) as ws:
+            await ws.recv()  # hello
+            for chat_id, (after, _) in chats.items():
+                await ws.send(json.dumps({"type": "sync", "chat_id": chat_id, "after_seq": after}))
+            while any(missing.values()):
+                frame = json.loads(await asyncio.wait_for(ws.recv(), timeout=IDLE_TIMEOUT))
+                if frame.get("type") == "sync.batch":
+                    seqs = [message["seq"] for message in frame["messages"]]
+                elif frame.get("type") == "message.new":
+                    seqs = [frame["message"]["seq"]]
+                else:
+                    continue
+                missing.get(frame["chat_id"], set()).difference_update(seqs)
+            state["settled"] += 1
+            state["last_settled"] = time.time()
+    except Exception:
+        state["failed"] += 1
+    state["missing"] += sum(len(seqs) for seqs in missing.values())
+
+
+def idle_sockets(
+    url: str, tokens: list[str], ready: Any, release: Any, storm: Any, out: Any
+) -> None:
+    """Holds one idle socket per token until `release` is set. If `storm` is a dict of token ->
+    {chat_id: (last seq held, newest seq)}, it then drops them all and reconnects them at once,
+    each syncing from where it was, and reports when the last one holds everything."""
+
+    async def main() -> dict[str, Any]:
+        state: dict[str, Any] = {"connected": 0, "failed": 0}
+        cpu_start = cpu_seconds()
+        let_go = asyncio.Event()
+        tasks = [asyncio.create_task(_hold(url, token, state, let_go)) for token in tokens]
+        while state["connected"] + state["failed"] < len(tokens):
+            await asyncio.sleep(0.1)
+        result: dict[str, Any] = {"connected": state["connected"], "failed": state["failed"]}
+        ready.set()
+        while not release.is_set():
+            await asyncio.sleep(0.1)
+        let_go.set()
+        await asyncio.gather(*tasks)
+        storm_plan = storm.get() if storm is not None else None
+        if storm_plan:
+            storm_state: dict[str, Any] = {
+                "settled": 0,
+                "failed": 0,
+                "missing": 0,
+                "last_settled": 0.0,
+            }
+            started = time.time()
+            await asyncio.gather(
+                *(_catch_up(url, token, chats, storm_state) for token, chats in storm_plan.items())
+            )
+            result["storm"] = {
+                "clients": len(storm_plan),
+                "settled": storm_state["settled"],
+                "failed": storm_state["failed"],
+                "missing_messages": storm_state["missing"],
+                "started": started,
+                "last_settled": storm_state["last_settled"],
+            }
+        result["cpu_seconds"] = cpu_seconds() - cpu_start
+        return result
 
     out.put(asyncio.run(main()))

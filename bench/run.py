@@ -1,17 +1,16 @@
 """The benchmark harness: the full stack on this machine, open-loop load from separate processes,
 and the machine's raw ceilings measured in the same run.
 
-    python bench/run.py            # make bench
-    python bench/run.py --quick    # make bench-quick
+    python bench/run.py            # make bench: all five scenarios, on daphne and on uvicorn
+    python bench/run.py --quick    # make bench-quick: smaller and shorter, daphne only
 
 It needs PostgreSQL, Redis and RabbitMQ on 127.0.0.1 (as in CI), creates its own database
-`chat_bench`, starts daphne processes and a Celery worker, and writes bench/results/<date>.json and
-bench/results/<date>.md. What it measures so far: fan-out (one chat of N members, rising rates)
-against the transport ceiling of a bare `websockets` broadcast server driven by the same load
-generator, plus redis-benchmark and pgbench single-row INSERT commits. See bench/README.md.
+`chat_bench`, starts server processes and a Celery worker, and writes bench/results/<date>.json,
+<date>.md and the plots. bench/README.md says what each scenario does.
 """
 
 import argparse
+import contextlib
 import datetime
 import json
 import multiprocessing
@@ -21,6 +20,7 @@ import re
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,12 +28,19 @@ from hdrh.histogram import HdrHistogram
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import loadgen  # noqa: E402
+import report  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
+LOGS = RESULTS / "logs"
 PG = "postgres://postgres@127.0.0.1:5432"
-CDF_PERCENTILES = [1, 5, 10, 25, 50, 75, 90, 95, 99, 99.9, 100]
 DB = "chat_bench"
+CDF_PERCENTILES = [1, 5, 10, 25, 50, 75, 90, 95, 99, 99.9, 100]
+SPAWN = multiprocessing.get_context("spawn")
+# Another application object can be measured against ours, e.g. before and after a change.
+APPLICATION = os.environ.get("BENCH_APPLICATION", "chatproject.asgi:application")
+# What "sustained" means in the fan-out scenario: every delivery, in order, p99 within this.
+SUSTAINED_P99_MS = 100.0
 
 
 def bench_env() -> dict[str, str]:
@@ -43,8 +50,9 @@ def bench_env() -> dict[str, str]:
         "SECRET_KEY": "bench-only-secret-key-0123456789abcdef0123456789abcdef",
         "DEBUG": "false",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "SECURE_SSL_REDIRECT": "false",
         "DATABASE_URL": f"{PG}/{DB}",
-        "CONN_MAX_AGE": "60",
+        "CONN_MAX_AGE": os.environ.get("BENCH_CONN_MAX_AGE", "0"),
         "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/7"),
         "CELERY_BROKER_URL": os.environ.get(
             "BENCH_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//"
@@ -58,7 +66,16 @@ def bench_env() -> dict[str, str]:
 
 
 def run(args: list[str], **kwargs: Any) -> str:
-    return subprocess.run(args, check=True, capture_output=True, text=True, **kwargs).stdout  # noqa: S603
+    done = subprocess.run(args, capture_output=True, text=True, **kwargs)  # noqa: S603
+    if done.returncode:
+        sys.stderr.write(done.stderr)
+        done.check_returncode()
+    return done.stdout
+
+
+def seed(*args: str) -> dict[str, Any]:
+    output = run([sys.executable, "bench/seed.py", *args], cwd=ROOT, env=bench_env())
+    return dict(json.loads(output))
 
 
 def database_fresh() -> None:
@@ -80,12 +97,15 @@ def wait_for_port(port: int, timeout: float = 30) -> None:
 
 
 def start(args: list[str], port: int | None = None) -> subprocess.Popen[bytes]:
+    """A server or worker process; its output goes to bench/results/logs/<name>.log."""
+    LOGS.mkdir(parents=True, exist_ok=True)
+    log = LOGS / f"{args[0]}-{port or 'worker'}.log"
     process = subprocess.Popen(  # noqa: S603
         [sys.executable, "-m", *args],
         cwd=ROOT,
         env=bench_env(),
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=log.open("a"),
     )
     if port is not None:
         wait_for_port(port)
@@ -101,88 +121,369 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(5)
 
 
-def seed(members: int, tag: str) -> dict[str, Any]:
-    return dict(
-        json.loads(
-            run([sys.executable, "bench/seed.py", str(members), tag], cwd=ROOT, env=bench_env())
-        )
-    )
+SERVER_COMMANDS = {
+    # As the Procfile runs it.
+    "daphne": [
+        "daphne",
+        "-b",
+        "127.0.0.1",
+        "-p",
+        "{port}",
+        "--websocket-max-message-size",
+        "65536",
+    ],
+    # uvicorn's fastest configuration: uvloop, httptools, and the websockets implementation.
+    "uvicorn": [
+        "uvicorn",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "{port}",
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+        "--ws",
+        "websockets",
+        "--ws-max-size",
+        "65536",
+        "--ws-per-message-deflate",
+        "false",
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ],
+}
 
 
-def fanout(
-    urls: list[str], chat_id: int, tokens: list[str], rate: float, seconds: float
-) -> dict[str, Any]:
-    """One sender posts at `rate`; every member's socket (spread over the servers and over two
-    receiver processes) times every message."""
-    count = int(rate * seconds)
-    receiving = tokens[1:]
-    context = multiprocessing.get_context("spawn")
-    out = context.Queue()
-    groups = [receiving[i::2] for i in range(2)]
-    processes, events = [], []
-    for n, group in enumerate(groups):
-        ready = context.Event()
-        url = urls[n % len(urls)]
-        process = context.Process(
-            target=loadgen.receivers, args=(url, group, chat_id, count, ready, out)
+class Servers:
+    """Server processes listening on `ports`, with the memory and CPU they use."""
+
+    def __init__(self, processes: list[subprocess.Popen[bytes]], ports: list[int], ws_path: str):
+        self.processes, self.ports = processes, ports
+        self.urls = [f"ws://127.0.0.1:{port}{ws_path}" for port in ports]
+
+    def rss_mib(self) -> float:
+        total_kib = 0
+        for process in self.processes:
+            status = Path(f"/proc/{process.pid}/status").read_text()
+            total_kib += int(re.search(r"VmRSS:\s+(\d+)", status).group(1))  # type: ignore[union-attr]
+        return total_kib / 1024
+
+    def cpu_seconds(self) -> float:
+        """User and system CPU of the server processes so far: CPU per delivery or request is
+        the figure a busy machine (or a busy load generator) disturbs least."""
+        ticks = 0
+        for process in self.processes:
+            fields = Path(f"/proc/{process.pid}/stat").read_text().rpartition(")")[2].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+        return ticks / os.sysconf("SC_CLK_TCK")
+
+
+class Stack(Servers):
+    """Server processes of one kind on consecutive ports, and a Celery worker."""
+
+    def __init__(self, kind: str, count: int) -> None:
+        self.kind = kind
+        ports = [18100 + n for n in range(count)]
+        command = SERVER_COMMANDS[kind]
+        servers = [
+            start(
+                [arg.format(port=port) for arg in command] + ["chatproject.asgi:application"], port
+            )
+            for port in ports
+        ]
+        super().__init__(servers, ports, "/ws/")
+        self.worker = start(
+            ["celery", "-A", "chatproject", "worker", "--concurrency", "1", "--loglevel", "WARNING"]
         )
-        process.start()
-        processes.append(process)
-        events.append(ready)
-    for ready in events:
-        ready.wait(60)
-    sender = context.Process(
-        target=loadgen.sender, args=(urls[0], tokens[0], chat_id, rate, count, out)
-    )
-    sender.start()
+
+    def stop(self) -> None:
+        for process in [*self.processes, self.worker]:
+            stop(process)
+
+
+def spawn(target: Any, *args: Any) -> Any:
+    process = SPAWN.Process(target=target, args=args)
+    process.start()
+    return process
+
+
+def collect(out: Any, count: int, timeout: float, processes: list[Any]) -> list[dict[str, Any]]:
+    """Every process's result, or fewer if some never finished (the server fell behind)."""
+    results = []
+    deadline = time.monotonic() + timeout
     try:
-        results = [out.get(timeout=seconds + 120) for _ in range(len(processes) + 1)]
+        for _ in range(count):
+            results.append(out.get(timeout=max(1.0, deadline - time.monotonic())))
     except queue.Empty:
-        results = []
-    for process in [*processes, sender]:
+        pass
+    for process in processes:
         process.join(10)
         if process.is_alive():
             process.kill()
-    if len(results) < len(processes) + 1:
-        return {
-            "members": len(tokens),
-            "rate_msgs_per_s": rate,
-            "error": "the load generator did not finish: the server fell behind",
-        }
-    histogram = HdrHistogram(*loadgen.HISTOGRAM_RANGE)
-    received = out_of_order = 0
-    load_cpu = 0.0
-    ack = None
-    for result in results:
-        load_cpu += result["cpu_seconds"]
-        if "acks" in result:
-            ack = HdrHistogram.decode(result["acks"])
-            continue
-        histogram.add(HdrHistogram.decode(result["histogram"]))
-        received += result["received"]
-        out_of_order += result["out_of_order"]
-    expected = count * len(receiving)
+    return results
+
+
+def latency_summary(histogram: HdrHistogram) -> dict[str, Any]:
     return {
-        "members": len(tokens),
-        "rate_msgs_per_s": rate,
-        "sent": count,
+        "p50": histogram.get_value_at_percentile(50) / 1000,
+        "p99": histogram.get_value_at_percentile(99) / 1000,
+        "max": histogram.get_max_value() / 1000,
+        "cdf": [[p, histogram.get_value_at_percentile(p) / 1000] for p in CDF_PERCENTILES],
+    }
+
+
+def deliveries(
+    servers: Servers,
+    chats: list[dict[str, Any]],
+    rate_per_chat: float,
+    seconds: float,
+    receiver_processes: int = 2,
+) -> dict[str, Any]:
+    """The first member of each chat posts at `rate_per_chat` with `message.send`; every other
+    member's socket, spread over the servers and the receiver processes, times each delivery."""
+    urls = servers.urls
+    count = max(1, int(rate_per_chat * seconds))
+    sockets = [(token, count) for chat in chats for token in chat["tokens"][1:]]
+    out = SPAWN.Queue()
+    ready = [SPAWN.Event() for _ in range(receiver_processes)]
+    processes = [
+        spawn(loadgen.receivers, urls[n % len(urls)], sockets[n::receiver_processes], ready[n], out)
+        for n in range(receiver_processes)
+    ]
+    for event in ready:
+        event.wait(120)
+    all_ready = SPAWN.Event()
+    all_ready.set()
+    sender_processes = min(2, len(chats))
+    jobs = [(chat["tokens"][0], chat["chat_id"]) for chat in chats]
+    processes += [
+        spawn(
+            loadgen.senders,
+            urls[n % len(urls)],
+            jobs[n::sender_processes],
+            rate_per_chat,
+            count,
+            all_ready,
+            out,
+        )
+        for n in range(sender_processes)
+    ]
+    cpu_start = servers.cpu_seconds()
+    results = collect(out, len(processes), seconds + 180, processes)
+    server_cpu = servers.cpu_seconds() - cpu_start
+    offered = rate_per_chat * len(chats)
+    row: dict[str, Any] = {"members": len(chats[0]["tokens"]), "chats": len(chats)}
+    row["rate_msgs_per_s"] = offered
+    if len(results) < len(processes):
+        return {**row, "error": "the load generator did not finish: the server fell behind"}
+    delivered, acks = HdrHistogram(*loadgen.HISTOGRAM_RANGE), HdrHistogram(*loadgen.HISTOGRAM_RANGE)
+    received = out_of_order = errors = failed_sockets = 0
+    socket_errors: set[str] = set()
+    cpu = 0.0
+    for result in results:
+        cpu += result["cpu_seconds"]
+        if "acks" in result:
+            acks.add(HdrHistogram.decode(result["acks"]))
+            errors += result["errors"]
+        else:
+            delivered.add(HdrHistogram.decode(result["histogram"]))
+            received += result["received"]
+            out_of_order += result["out_of_order"]
+            failed_sockets += result["failed_sockets"]
+            socket_errors.update(result["errors"])
+    expected = sum(n for _, n in sockets)
+    latency = latency_summary(delivered)
+    row |= {
+        "sent": count * len(chats),
+        "send_errors": errors,
         "deliveries_expected": expected,
         "deliveries": received,
         "lost": expected - received,
         "out_of_order": out_of_order,
-        "deliveries_per_s": round(received / seconds),
-        "latency_ms": {
-            "p50": histogram.get_value_at_percentile(50) / 1000,
-            "p99": histogram.get_value_at_percentile(99) / 1000,
-            "max": histogram.get_max_value() / 1000,
-        },
-        "ack_p99_ms": ack.get_value_at_percentile(99) / 1000 if ack else None,
-        "cdf_ms": [
-            [percentile, histogram.get_value_at_percentile(percentile) / 1000]
-            for percentile in CDF_PERCENTILES
-        ],
-        "load_generator_cpu_s_per_s": round(load_cpu / seconds, 2),
+        "receivers_failed": failed_sockets,
+        "receiver_errors": sorted(socket_errors)[:5],
+        "offered_deliveries_per_s": round(offered * (row["members"] - 1)),
+        "latency_ms": latency,
+        "ack_ms": latency_summary(acks),
+        "load_generator_cpu_s_per_s": round(cpu / seconds, 2),
+        "server_cpu_ms_per_delivery": round(1000 * server_cpu / max(1, received), 3),
     }
+    row["sustained"] = (
+        row["lost"] == 0
+        and out_of_order == 0
+        and errors == 0
+        and latency["p99"] <= SUSTAINED_P99_MS
+    )
+    return row
+
+
+def fanout_rates(servers: Servers, chat: dict[str, Any], rates: list[float], seconds: float) -> Any:
+    """Rising rates until one falls well behind: higher ones would only take longer to fail."""
+    rows = []
+    for rate in rates:
+        row = deliveries(servers, [chat], rate, seconds)
+        rows.append(row)
+        if "error" in row or row["latency_ms"]["p50"] > 10 * SUSTAINED_P99_MS:
+            break
+    return rows
+
+
+def ingest(
+    servers: Servers, chats: list[dict[str, Any]], rates: list[float], seconds: float
+) -> Any:
+    rows = []
+    for rate in rates:
+        row = deliveries(servers, chats, rate / len(chats), seconds)
+        if "error" not in row:
+            row["acked_msgs_per_s"] = round(row["sent"] / seconds)
+        rows.append(row)
+        if "error" in row or row["ack_ms"]["p50"] > 1000:
+            break
+    return rows
+
+
+def history(
+    servers: Servers, token: str, chat_id: int, before: int | None, rate: float, seconds: float
+) -> dict[str, Any]:
+    path = f"/api/chats/{chat_id}/messages/?limit=50" + (f"&before={before}" if before else "")
+    count = int(rate * seconds)
+    out = SPAWN.Queue()
+    clients = 2
+    processes = [
+        spawn(
+            loadgen.http_gets,
+            servers.ports[n % len(servers.ports)],
+            token,
+            path,
+            rate / clients,
+            count // 2,
+            16,
+            out,
+        )
+        for n in range(clients)
+    ]
+    cpu_start = servers.cpu_seconds()
+    results = collect(out, clients, seconds + 120, processes)
+    server_cpu = servers.cpu_seconds() - cpu_start
+    row: dict[str, Any] = {"before": before, "rate_req_per_s": rate}
+    if len(results) < clients:
+        return {**row, "error": "the load generator did not finish"}
+    latency = HdrHistogram(*loadgen.HISTOGRAM_RANGE)
+    statuses: dict[str, int] = {}
+    for result in results:
+        latency.add(HdrHistogram.decode(result["latency"]))
+        for status, n in result["statuses"].items():
+            statuses[str(status)] = statuses.get(str(status), 0) + n
+    elapsed = max(result["elapsed_s"] for result in results)
+    return row | {
+        "requests": latency.get_total_count(),
+        "statuses": statuses,
+        "achieved_req_per_s": round(latency.get_total_count() / elapsed),
+        "latency_ms": latency_summary(latency),
+        "load_generator_cpu_s_per_s": round(sum(r["cpu_seconds"] for r in results) / elapsed, 2),
+        "server_cpu_ms_per_request": round(
+            1000 * server_cpu / max(1, latency.get_total_count()), 2
+        ),
+    }
+
+
+def connections(stack: Stack, sockets: int, storm_clients: int) -> dict[str, Any]:
+    """`sockets` idle authenticated sockets in chats of 10, then the first `storm_clients` of them
+    drop at once, miss messages, and reconnect together, each syncing from the seq it had."""
+    seeded = seed("chats", str(sockets // 10), "10", "idle")["chats"]
+    storm_chats = seeded[: storm_clients // 10]
+    held = seed("post", *(str(chat["chat_id"]) for chat in storm_chats))["last_seq"]
+    tokens = [token for chat in seeded for token in chat["tokens"]]
+    processes_count = 4
+    share = len(tokens) // processes_count
+    baseline = stack.rss_mib()
+    out = SPAWN.Queue()
+    plans = [SPAWN.Queue() for _ in range(processes_count)]
+    ready = [SPAWN.Event() for _ in range(processes_count)]
+    release = SPAWN.Event()
+    started = time.time()
+    processes = [
+        spawn(
+            loadgen.idle_sockets,
+            stack.urls[n % len(stack.urls)],
+            tokens[n * share : (n + 1) * share],
+            ready[n],
+            release,
+            plans[n],
+            out,
+        )
+        for n in range(processes_count)
+    ]
+    for event in ready:
+        event.wait(300)
+    connect_seconds = time.time() - started
+    time.sleep(5)  # let the presence fan-out of the connects settle before reading memory
+    loaded = stack.rss_mib()
+    release.set()
+    time.sleep(3)  # every socket closed: the messages below are missed, not delivered live
+    newest = seed("post", *(str(chat["chat_id"]) for chat in storm_chats))["last_seq"]
+    plan = {
+        token: {chat["chat_id"]: (held[str(chat["chat_id"])], newest[str(chat["chat_id"])])}
+        for chat in storm_chats
+        for token in chat["tokens"]
+    }
+    for n, queue_ in enumerate(plans):
+        queue_.put(
+            {token: plan[token] for token in tokens[n * share : (n + 1) * share] if token in plan}
+        )
+    results = collect(out, processes_count, 300, processes)
+    storms = [result["storm"] for result in results if "storm" in result]
+    row: dict[str, Any] = {
+        "sockets": sockets,
+        "connected": sum(result["connected"] for result in results),
+        "connect_failed": sum(result["failed"] for result in results),
+        "connect_seconds": round(connect_seconds, 1),
+        "server_rss_mib_before": round(baseline),
+        "server_rss_mib_loaded": round(loaded),
+        "kib_per_socket": round((loaded - baseline) * 1024 / sockets, 1),
+        "storm_clients": sum(storm["clients"] for storm in storms),
+        "storm_settled": sum(storm["settled"] for storm in storms),
+        "storm_failed": sum(storm["failed"] for storm in storms),
+        "storm_missing_messages": sum(storm["missing_messages"] for storm in storms),
+        "load_generator_cpu_s": round(sum(result["cpu_seconds"] for result in results), 1),
+    }
+    if storms:
+        row["storm_settle_seconds"] = round(
+            max(s["last_settled"] for s in storms) - min(s["started"] for s in storms), 2
+        )
+    return row
+
+
+@contextlib.contextmanager
+def profiled(stack: Stack, seconds: int, name: str) -> Iterator[None]:
+    """py-spy samples the first server process while the block runs; the collapsed stacks land
+    in bench/results/profile-<name>.txt and the hottest functions in the report."""
+    target = RESULTS / f"profile-{name}.txt"
+    recorder = subprocess.Popen(  # noqa: S603
+        [
+            str(Path(sys.executable).parent / "py-spy"),
+            "record",
+            "--format",
+            "raw",
+            "--nonblocking",
+            "--rate",
+            "200",
+            "--duration",
+            str(seconds),
+            "--pid",
+            str(stack.processes[0].pid),
+            "--output",
+            str(target),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield
+    finally:
+        recorder.wait(seconds + 30)
 
 
 def ceiling_redis() -> dict[str, float]:
@@ -195,199 +496,138 @@ def ceiling_redis() -> dict[str, float]:
     return rates
 
 
-def ceiling_pgbench(seconds: int) -> dict[str, float]:
-    script = ROOT / "bench" / "insert.sql"
-    run(
-        [
-            "psql",
-            "-h",
-            "127.0.0.1",
-            "-U",
-            "postgres",
-            DB,
-            "-c",
-            "CREATE TABLE IF NOT EXISTS bench_insert"
-            " (id bigserial PRIMARY KEY, chat bigint, body text)",
-        ]
+def ceiling_postgres(seconds: int) -> dict[str, float]:
+    """Single-row INSERT commits: pgbench with bench/insert.sql over 4 clients, and a psycopg2
+    loop of INSERT and COMMIT on one connection, the path one Django request takes."""
+    import psycopg2
+
+    table = (
+        "CREATE TABLE IF NOT EXISTS bench_insert (id bigserial PRIMARY KEY, chat bigint, body text)"
     )
+    run(["psql", "-h", "127.0.0.1", "-U", "postgres", DB, "-c", table])
     output = run(
-        [
-            "pgbench",
-            "-h",
-            "127.0.0.1",
-            "-U",
-            "postgres",
-            "-n",
-            "-c",
-            "4",
-            "-j",
-            "2",
-            "-T",
-            str(seconds),
-            "-f",
-            str(script),
-            DB,
-        ]
+        ["pgbench", "-h", "127.0.0.1", "-U", "postgres", "-n", "-c", "4", "-j", "2"]
+        + ["-T", str(seconds), "-f", str(ROOT / "bench" / "insert.sql"), DB]
     )
     match = re.search(r"tps = ([\d.]+)", output)
-    return {"single_row_insert_commits_per_s": float(match.group(1)) if match else 0.0}
+    connection = psycopg2.connect(host="127.0.0.1", user="postgres", dbname=DB)
+    commits = 0
+    deadline = time.monotonic() + seconds
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute("INSERT INTO bench_insert (chat, body) VALUES (1, 'hello')")
+            connection.commit()
+            commits += 1
+    connection.close()
+    return {
+        "pgbench_insert_commits_per_s": float(match.group(1)) if match else 0.0,
+        "psycopg2_insert_commits_per_s": round(commits / seconds),
+    }
+
+
+def transport_ceiling(rates: list[float], seconds: float) -> list[dict[str, Any]]:
+    port = 18200
+    bare = subprocess.Popen([sys.executable, "bench/bare_ws.py", str(port)], cwd=ROOT)  # noqa: S603
+    try:
+        wait_for_port(port)
+        chat = {"chat_id": 1, "tokens": ["x"] * 100}
+        return fanout_rates(Servers([bare], [port], "/"), chat, rates, seconds)
+    finally:
+        stop(bare)
+
+
+def server_scenarios(kind: str, args: argparse.Namespace) -> dict[str, Any]:
+    """Scenarios 1 to 4 (and 5 on daphne) on two server processes of one kind."""
+    quick, only = args.quick, args.only
+    seconds = 3.0 if quick else 8.0
+    results: dict[str, Any] = {"server": kind}
+    database_fresh()
+    stack = Stack(kind, args.servers)
+    try:
+        chat100 = seed("chats", "1", "100", "f100")["chats"][0]
+        if {1, 2} & only:
+            rates = [5.0, 20.0, 50.0] if quick else [5.0, 10.0, 20.0, 40.0, 80.0, 160.0]
+            results["fanout_100"] = fanout_rates(stack, chat100, rates, seconds)
+            best = report.capacity(results["fanout_100"])
+            half = (best["rate_msgs_per_s"] if best else rates[0]) / 2
+            results["half_load_100"] = deliveries(stack, [chat100], half, seconds * 2)
+        if 1 in only and not quick and kind == "daphne":
+            chat1000 = seed("chats", "1", "1000", "f1000")["chats"][0]
+            results["fanout_1000"] = fanout_rates(stack, chat1000, [1.0, 2.0, 5.0], seconds)
+        chats = seed("chats", "20" if quick else "50", "10", "ingest")["chats"]
+        if 3 in only:
+            results["send_queries"] = seed("send-queries")["queries"]
+            ingest_rates = [100.0, 300.0] if quick else [100.0, 250.0, 500.0, 1000.0]
+            results["ingest"] = ingest(stack, chats, ingest_rates, seconds)
+        if 4 in only:
+            hist = seed("chats", "1", "2", "history")["chats"][0]
+            newest = seed("history", str(hist["chat_id"]), str(100_000 if quick else 1_000_000))
+            last = newest["last_seq"]
+            results["history_messages"] = last
+            results["history"] = [
+                history(stack, hist["tokens"][0], hist["chat_id"], before, rate, seconds)
+                for before in (None, last // 2, 100)
+                for rate in ([200.0] if quick else [250.0, 500.0])
+            ]
+        if 5 in only and kind == "daphne":
+            sockets = 1000 if quick else 10_000
+            results["connections"] = connections(stack, sockets, sockets // 2)
+        if args.profile and kind == "daphne":
+            with profiled(stack, 10, "fanout"):
+                deliveries(stack, [chat100], 40.0, 10)
+            with profiled(stack, 10, "ingest"):
+                deliveries(stack, chats, 250.0 / len(chats), 10)
+            results["profiles"] = {
+                name: report.profile_top(RESULTS / f"profile-{name}.txt")
+                for name in ("fanout", "ingest")
+            }
+    finally:
+        stack.stop()
+    return results
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--quick", action="store_true", help="short runs, fewer rates")
+    parser.add_argument("--quick", action="store_true", help="smaller, shorter, daphne only")
     parser.add_argument("--servers", type=int, default=2)
+    parser.add_argument("--server", choices=["daphne", "uvicorn"], help="one kind only")
+    parser.add_argument(
+        "--only",
+        type=lambda text: {int(n) for n in text.split(",")},
+        default={1, 2, 3, 4, 5},
+        help="scenario numbers, e.g. 3,4: prints their figures as JSON, writes no report",
+    )
+    parser.add_argument(
+        "--no-profile", dest="profile", action="store_false", help="skip the py-spy profiles"
+    )
     args = parser.parse_args()
-    seconds = 3.0 if args.quick else 10.0
-    rates = [20.0, 50.0] if args.quick else [20.0, 50.0, 100.0, 200.0]
+    args.profile = args.profile and not args.quick
+    kinds = [args.server] if args.server else ["daphne"] if args.quick else ["daphne", "uvicorn"]
+    if args.only != {1, 2, 3, 4, 5}:
+        for kind in kinds:
+            print(json.dumps(server_scenarios(kind, args), indent=2))
+        return
     RESULTS.mkdir(parents=True, exist_ok=True)
-    report: dict[str, Any] = {
+    results: dict[str, Any] = {
         "date": datetime.datetime.now(datetime.UTC).isoformat(),
         "quick": args.quick,
+        "cpus": os.cpu_count(),
     }
-
-    database_fresh()
-    ports = [18100 + n for n in range(args.servers)]
-    servers = [
-        start(["daphne", "-b", "127.0.0.1", "-p", str(port), "chatproject.asgi:application"], port)
-        for port in ports
-    ]
-    worker = start(
-        ["celery", "-A", "chatproject", "worker", "--concurrency", "1", "--loglevel", "WARNING"]
+    seconds = 3.0 if args.quick else 8.0
+    results["transport_ceiling_100"] = transport_ceiling(
+        [50.0, 200.0] if args.quick else [50.0, 100.0, 200.0, 400.0, 800.0], seconds
     )
-    try:
-        urls = [f"ws://127.0.0.1:{port}/ws/" for port in ports]
-        seeded = seed(100, "f100")
-        report["fanout_100"] = [
-            fanout(urls, seeded["chat_id"], seeded["tokens"], rate, seconds) for rate in rates
-        ]
-        if not args.quick:
-            seeded = seed(1000, "f1000")
-            report["fanout_1000"] = [
-                fanout(urls, seeded["chat_id"], seeded["tokens"], rate, seconds)
-                for rate in (2.0, 5.0, 10.0)
-            ]
-    finally:
-        for process in [*servers, worker]:
-            stop(process)
-
-    bare_port = 18200
-    bare = subprocess.Popen([sys.executable, "bench/bare_ws.py", str(bare_port)], cwd=ROOT)  # noqa: S603
-    try:
-        wait_for_port(bare_port)
-        tokens = ["x"] * 100
-        report["transport_ceiling_100"] = [
-            fanout([f"ws://127.0.0.1:{bare_port}/"], 1, tokens, rate, seconds) for rate in rates
-        ]
-    finally:
-        stop(bare)
-
-    report["ceilings"] = {"redis": ceiling_redis(), "postgres": ceiling_pgbench(int(seconds))}
-    stamp = datetime.datetime.now(datetime.UTC).date().isoformat()
-    (RESULTS / f"{stamp}.json").write_text(json.dumps(report, indent=2))
-    plots(report, stamp)
-    (RESULTS / f"{stamp}.md").write_text(markdown(report, stamp))
-    print(markdown(report, stamp))
-
-
-def plots(report: dict[str, Any], stamp: str) -> None:
-    """A latency CDF per offered rate, and delivered throughput against offered load, ours
-    beside the bare-websockets ceiling."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot
-
-    figure, axes = pyplot.subplots(figsize=(7, 4))
-    for row in report["fanout_100"]:
-        if "error" in row:
-            continue
-        points = row["cdf_ms"]
-        axes.plot(
-            [ms for _, ms in points],
-            [p for p, _ in points],
-            marker=".",
-            label=f"{row['rate_msgs_per_s']:.0f} msg/s",
-        )
-    axes.set_xscale("log")
-    axes.set_xlabel("send-to-delivery latency, ms (log)")
-    axes.set_ylabel("percentile")
-    axes.set_title("Fan-out to 100 members: latency CDF")
-    axes.legend()
-    figure.tight_layout()
-    figure.savefig(RESULTS / f"{stamp}-latency-cdf.png", dpi=100)
-
-    figure, axes = pyplot.subplots(figsize=(7, 4))
-    for key, label in (("fanout_100", "chat server"), ("transport_ceiling_100", "bare websockets")):
-        rows = [row for row in report[key] if "error" not in row]
-        offered = [row["rate_msgs_per_s"] * (row["members"] - 1) for row in rows]
-        axes.plot(offered, [row["deliveries_per_s"] for row in rows], marker="o", label=label)
-    axes.set_xlabel("offered deliveries/s")
-    axes.set_ylabel("delivered deliveries/s")
-    axes.set_title("Fan-out to 100 members: throughput against load")
-    axes.legend()
-    figure.tight_layout()
-    figure.savefig(RESULTS / f"{stamp}-throughput.png", dpi=100)
-    pyplot.close("all")
-
-
-def markdown(report: dict[str, Any], stamp: str) -> str:
-    lines = [f"# Benchmark {report['date']}{' (quick)' if report['quick'] else ''}", ""]
-    lines += ["## Fan-out: one chat of 100 members, beside the bare-websockets ceiling", ""]
-    header = [
-        "msgs/s",
-        "deliveries/s",
-        "lost",
-        "out of order",
-        "p50 ms",
-        "p99 ms",
-        "ack p99 ms",
-        "load-gen CPU s/s",
-        "ceiling deliveries/s",
-        "ceiling p99 ms",
-    ]
-    lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for ours, bare in zip(report["fanout_100"], report["transport_ceiling_100"], strict=True):
-        if "error" in ours or "error" in bare:
-            lines.append(
-                f"| {ours['rate_msgs_per_s']:.0f} | {ours.get('error') or bare['error']} |"
-            )
-            continue
-        cells = [
-            f"{ours['rate_msgs_per_s']:.0f}",
-            ours["deliveries_per_s"],
-            ours["lost"],
-            ours["out_of_order"],
-            f"{ours['latency_ms']['p50']:.1f}",
-            f"{ours['latency_ms']['p99']:.1f}",
-            f"{ours['ack_p99_ms'] or 0:.1f}",
-            ours["load_generator_cpu_s_per_s"],
-            bare["deliveries_per_s"],
-            f"{bare['latency_ms']['p99']:.1f}",
-        ]
-        lines.append("| " + " | ".join(str(cell) for cell in cells) + " |")
-    for row in report.get("fanout_1000", []):
-        if "error" in row:
-            lines.append(f"\n1,000 members at {row['rate_msgs_per_s']:.0f} msg/s: {row['error']}")
-            continue
-        latency = row["latency_ms"]
-        lines.append(
-            f"\n1,000 members at {row['rate_msgs_per_s']:.0f} msg/s: {row['deliveries_per_s']} "
-            f"deliveries/s, p50 {latency['p50']:.1f} ms, p99 {latency['p99']:.1f} ms, "
-            f"lost {row['lost']}, out of order {row['out_of_order']}"
-        )
-    lines += [
-        "",
-        f"![latency CDF]({stamp}-latency-cdf.png)",
-        f"![throughput]({stamp}-throughput.png)",
-    ]
-    redis, postgres = report["ceilings"]["redis"], report["ceilings"]["postgres"]
-    inserts = postgres["single_row_insert_commits_per_s"]
-    lines += ["", "## Raw ceilings of this machine (same run)", ""]
-    lines += [f"- redis-benchmark SET: {redis.get('set', 0):,.0f}/s"]
-    lines += [f"- redis-benchmark PUBLISH: {redis.get('publish', 0):,.0f}/s"]
-    lines += [f"- pgbench single-row INSERT commits: {inserts:,.0f}/s"]
-    return "\n".join(lines) + "\n"
+    results["ceilings"] = {"redis": ceiling_redis()}
+    results["servers"] = {kind: server_scenarios(kind, args) for kind in kinds}
+    results["ceilings"]["postgres"] = ceiling_postgres(3 if args.quick else 10)
+    stamp = datetime.datetime.now(datetime.UTC).date().isoformat() + (
+        "-quick" if args.quick else ""
+    )
+    (RESULTS / f"{stamp}.json").write_text(json.dumps(results, indent=2))
+    report.plots(results, RESULTS, stamp)
+    text = report.markdown(results, stamp)
+    (RESULTS / f"{stamp}.md").write_text(text)
+    print(text)
 
 
 if __name__ == "__main__":
