@@ -52,7 +52,6 @@ def bench_env() -> dict[str, str]:
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "SECURE_SSL_REDIRECT": "false",
         "DATABASE_URL": f"{PG}/{DB}",
-        "CONN_MAX_AGE": os.environ.get("BENCH_CONN_MAX_AGE", "0"),
         "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/7"),
         "CELERY_BROKER_URL": os.environ.get(
             "BENCH_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//"

@@ -102,7 +102,9 @@ DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'db.sqli
 DATABASES = {
     "default": dj_database_url.parse(
         DATABASE_URL,
-        conn_max_age=int(os.environ.get("CONN_MAX_AGE", "0")),
+        # Each server process runs all its database work on one thread (chatproject/handlers.py),
+        # so it keeps one connection, checked before each use after a pause.
+        conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")),
         conn_health_checks=True,
     )
 }

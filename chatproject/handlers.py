@@ -1,0 +1,35 @@
+"""The HTTP side of the ASGI application."""
+
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.core.handlers.asgi import ASGIHandler
+from django.http import HttpRequest, HttpResponseBase
+
+
+class SyncStackASGIHandler(ASGIHandler):
+    """Django's ASGI handler, running each request's middleware and view in one step on the
+    process's shared sync thread.
+
+    Every view here is a sync DRF view, and most middleware is sync, so Django's async handler
+    hops between the event loop and a thread for each middleware hook and again for the view:
+    about a dozen hops per request. It also gives each request a thread of its own
+    (asgiref's ThreadSensitiveContext), and a database connection belongs to its thread, so with
+    CONN_MAX_AGE > 0 each request left a connection behind until PostgreSQL refused clients
+    ("too many clients already", met by the history benchmark), and with CONN_MAX_AGE = 0 each
+    request paid for a new connection. Here a request makes one hop, onto the thread where the
+    Channels consumers' database calls already run, and reuses that thread's connection.
+    bench/README.md has the figures.
+    """
+
+    def __init__(self) -> None:
+        # Not ASGIHandler.__init__, which builds the async middleware chain.
+        self.load_middleware(is_async=False)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            raise ValueError(f"Django serves HTTP only, not {scope['type']}.")
+        await self.handle(scope, receive, send)
+
+    async def get_response_async(self, request: HttpRequest) -> HttpResponseBase:
+        return await sync_to_async(self.get_response, thread_sensitive=True)(request)
