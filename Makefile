@@ -8,7 +8,7 @@ PORT ?= 8000
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev run stack bench bench-quick test lint format check clean
+.PHONY: help install install-dev run stack bench bench-quick test soak lint format check clean
 
 help:
 	@echo "make run     set up and serve the product on http://$(HOST):$(PORT) (SQLite, no servers needed)"
@@ -51,6 +51,8 @@ run: install
 	$(BIN)/daphne -b $(HOST) -p $(PORT) --websocket-max-message-size 65536 chatproject.asgi:application
 
 # The full stack (web, worker, beat from the Procfile) on the services that the environment names.
+# Served over plain http on this machine: no redirect to https.
+stack: export SECURE_SSL_REDIRECT ?= false
 stack: install-dev
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
@@ -69,6 +71,12 @@ bench-quick: $(VENV)/.installed-bench
 
 test: install-dev
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The soak (tests/soak) alone and longer: `make test` runs it for 240 s, this for half an hour.
+# Needs DATABASE_URL (PostgreSQL) and REDIS_URL. `make soak SOAK_SECONDS=7200` for longer.
+soak: export SOAK_SECONDS ?= 1800
+soak: install-dev
+	$(BIN)/pytest tests/soak -s $(PYTEST_ARGS)
 
 lint: install-dev
 	$(BIN)/ruff check .

@@ -1,0 +1,60 @@
+"""What the soak found, each pinned down in a small test of its own."""
+
+import pytest
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+from chats import events, services
+from tests.factories import chat_factory
+from tests.realtime.conftest import sync
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+async def test_a_member_added_and_removed_before_their_socket_catches_up_keeps_the_socket(
+    connect, user, other_user
+):
+    """Bob is added and removed again before his socket has read what he missed. He sees the
+    chat come and go, nothing of it after, and his socket stays open (it used to crash with
+    "No such chat" and close with 1011)."""
+    chat = await sync(chat_factory)(user, [])
+    await sync(services.message_send)(chat=chat, user=user, text="before bob")
+    bob = await connect(other_user)
+
+    def add_then_remove() -> None:
+        # One transaction, so that both are committed before the socket hears of the first: its
+        # catch-up read then surely finds bob out again.
+        with transaction.atomic():
+            services.member_add(chat=chat, actor=user, user_id=other_user.pk)
+            services.member_remove(chat=chat, actor=user, user_id=other_user.pk)
+
+    await sync(add_then_remove)()
+    assert (await bob.expect("chat.created"))["chat"]["id"] == chat.pk
+    assert (await bob.next_of("member.removed"))["user_id"] == other_user.pk
+    await sync(services.message_send)(chat=chat, user=user, text="after bob left")
+
+    assert await bob.silent(0.5)
+    await bob.send_json_to({"type": "ping"})
+    await bob.expect("pong")
+
+
+async def test_a_join_event_that_arrives_after_the_leave_does_not_leak_the_chat(
+    connect, user, other_user
+):
+    """Events from two server processes can cross: the subscribe of an add may reach a socket
+    after the unsubscribe of the removal that followed. The socket finds it is no member and
+    does not follow the chat; bob sees none of what is posted there."""
+    chat = await sync(chat_factory)(user, [])
+    bob = await connect(other_user)
+    late_subscribe: events.ChannelEvent = {
+        "type": "chat.event",
+        "frame": events.encode_frame("chat.created", chat={"id": chat.pk}),
+        "subscribe": chat.pk,
+        "seq": 0,
+    }
+
+    await get_channel_layer().group_send(events.user_group(other_user.pk), dict(late_subscribe))
+    await bob.expect("chat.created")
+    await sync(services.message_send)(chat=chat, user=user, text="not for bob")
+
+    assert await bob.silent(0.5)
