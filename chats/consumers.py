@@ -346,7 +346,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
             if chat_id not in self.streams:
                 self.streams[chat_id] = ChatStream(last_seq=event.get("seq", 0))
                 await self.send(text_data=event["frame"])
-                await self.catch_up(chat_id)
+            # Even when the stream exists: `hello` may have read a chat joined while it was being
+            # built, before this socket was in the chat's group, so nothing posted in between
+            # came live.
+            await self.catch_up(chat_id)
             return
         if "unsubscribe" in event:
             await self.unsubscribe(event["unsubscribe"])

@@ -5,6 +5,7 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 
 from chats import events, services
+from chats.models import Connection
 from tests.factories import chat_factory
 from tests.realtime.conftest import sync
 
@@ -58,3 +59,27 @@ async def test_a_join_event_that_arrives_after_the_leave_does_not_leak_the_chat(
     await sync(services.message_send)(chat=chat, user=user, text="not for bob")
 
     assert await bob.silent(0.5)
+
+
+async def test_a_chat_joined_while_the_socket_said_hello_misses_nothing(connect, user, other_user):
+    """Bob is added to a chat while his socket is building its `hello`: the hello already lists
+    the chat, but the socket joins the chat's group only when the add's event arrives. What was
+    posted in between reaches him when that event does, not at his next message or reconnect."""
+    chat = await sync(chat_factory)(user, [other_user])
+    bob = await connect(other_user)
+    bob_channel = await sync(lambda: Connection.objects.get(user=other_user).channel_name)()
+    layer = get_channel_layer()
+    # As if the socket had read the chat for its hello but not yet joined the chat's group.
+    await layer.group_discard(events.chat_group(chat.pk), bob_channel)
+    await sync(services.message_send)(chat=chat, user=user, text="posted in between")
+    assert await bob.silent(0.3)
+    late_subscribe: events.ChannelEvent = {
+        "type": "chat.event",
+        "frame": events.encode_frame("chat.created", chat={"id": chat.pk}),
+        "subscribe": chat.pk,
+        "seq": 0,
+    }
+
+    await layer.group_send(events.user_group(other_user.pk), dict(late_subscribe))
+
+    assert (await bob.next_of("message.new"))["message"]["text"] == "posted in between"
