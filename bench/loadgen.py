@@ -65,6 +65,7 @@ async def _receive(url: str, token: str, expected: int, state: dict[str, Any]) -
                 if parts[0] != "b":
                     continue
                 state["histogram"].record_value(_micros_since(float(parts[1])))
+                state["last_arrival"] = time.time()
                 chat_id = frame["chat_id"]
                 if message["seq"] <= last_seq.get(chat_id, 0):
                     state["out_of_order"] += 1
@@ -87,6 +88,7 @@ def receivers(url: str, sockets: list[tuple[str, int]], ready: Any, out: Any) ->
             "ready": 0,
             "failed": 0,
             "errors": set(),
+            "last_arrival": 0.0,
         }
         cpu_start = cpu_seconds()
         tasks = [asyncio.create_task(_receive(url, t, n, state)) for t, n in sockets]
@@ -99,6 +101,7 @@ def receivers(url: str, sockets: list[tuple[str, int]], ready: Any, out: Any) ->
             "received": state["received"],
             "out_of_order": state["out_of_order"],
             "failed_sockets": state["failed"],
+            "last_arrival": state["last_arrival"],
             "errors": sorted(state["errors"]),
             "cpu_seconds": cpu_seconds() - cpu_start,
         }
@@ -173,6 +176,7 @@ def senders(
             await ws.close()
         return {
             "acks": state["acks"].encode().decode(),
+            "first_scheduled": start,
             "errors": state["errors"],
             "cpu_seconds": cpu_seconds() - cpu_start,
         }

@@ -307,6 +307,8 @@ def deliveries(
             failed_sockets += result["failed_sockets"]
             socket_errors.update(result["errors"])
     expected = sum(n for _, n in sockets)
+    first_scheduled = min(r["first_scheduled"] for r in results if "first_scheduled" in r)
+    last_arrival = max(r["last_arrival"] for r in results if "last_arrival" in r)
     latency = latency_summary(delivered)
     row |= {
         "sent": count * len(chats),
@@ -318,6 +320,8 @@ def deliveries(
         "receivers_failed": failed_sockets,
         "receiver_errors": sorted(socket_errors)[:5],
         "offered_deliveries_per_s": round(offered * (row["members"] - 1)),
+        # From the first scheduled send to the last arrival: what the server really delivered.
+        "delivered_per_s": round(received / max(0.001, last_arrival - first_scheduled)),
         "latency_ms": latency,
         "ack_ms": latency_summary(acks),
         "load_generator_cpu_s_per_s": round(cpu / seconds, 2),
