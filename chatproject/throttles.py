@@ -26,10 +26,14 @@ class SettingsRateThrottle(SimpleRateThrottle):
         # The counters live in Redis. While it is down, a limit that cannot be counted lets the
         # request through: posting must keep working when only the live push is gone.
         try:
-            return super().allow_request(request, view)
+            return self.count(request, view)
         except RedisError as exc:
             logger.warning("rate limit %s not applied: cache unavailable (%s)", self.scope, exc)
             return True
+
+    def count(self, request: Request, view: APIView) -> bool:
+        """Counts the request; whether it is within the limit."""
+        return super().allow_request(request, view)
 
 
 class FixedWindowThrottle(SettingsRateThrottle):
@@ -42,15 +46,7 @@ class FixedWindowThrottle(SettingsRateThrottle):
     agrees on its start, and `cache.incr` (INCR) counts, so no request goes uncounted.
     """
 
-    def allow_request(self, request: Request, view: APIView) -> bool:
-        # Fails open while Redis is down, like SettingsRateThrottle (see there why).
-        try:
-            return self._count(request, view)
-        except RedisError as exc:
-            logger.warning("rate limit %s not applied: cache unavailable (%s)", self.scope, exc)
-            return True
-
-    def _count(self, request: Request, view: APIView) -> bool:
+    def count(self, request: Request, view: APIView) -> bool:
         limit, duration = self.parse_rate(self.rate)
         key = self.get_cache_key(request, view)
         if limit is None or duration is None or key is None:
