@@ -9,6 +9,7 @@ import asyncio
 import json
 import logging
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +28,7 @@ from chatproject import metrics, throttles
 from chatproject.exceptions import ServiceUnavailable
 from chats import events, selectors, services
 from chats.api.serializers import MessageSerializer
+from chats.fanout import chat_fanout
 from chats.frames import FRAMES, SYNC_LIMIT_MAX, Frame
 
 logger = logging.getLogger(__name__)
@@ -82,8 +84,30 @@ class ChatConsumer(AsyncWebsocketConsumer):
     user: User | None
     streams: dict[int, ChatStream]
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fanout = chat_fanout()
+        # While a handler runs (hello being built, a frame being answered), chat events from the
+        # fan-out wait here, so that the socket sends frames in the order one queue would have.
+        self.handling = False
+        self.held: deque[events.ChannelEvent] = deque()
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:  # however the socket ended, the fan-out must not hold on to it
+            self.fanout.unfollow_all(self)
+
+    async def deliver(self, event: events.ChannelEvent) -> None:
+        """A chat event from the process's fan-out."""
+        if self.handling:
+            self.held.append(event)
+        else:
+            await self.chat_event(event)
+
     async def dispatch(self, message: dict[str, Any]) -> None:
-        """Channels' dispatch, without its hop to the sync thread before every message.
+        """Channels' dispatch, without its hop to the sync thread before every message, and
+        with the chat events held while the handler ran delivered after it.
 
         Channels closes stale database connections before each message a consumer handles: a
         round trip through the process's one sync thread for every delivery of every event to
@@ -94,7 +118,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
-        await handler(message)
+        self.handling = True
+        try:
+            await handler(message)
+            while self.held:
+                await self.chat_event(self.held.popleft())
+        finally:
+            self.handling = False
 
     # --- Connection and auth -------------------------------------------------------------------
 
@@ -184,12 +214,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await layer.group_add(events.session_group(session_id), self.channel_name)
         chat_ids = await database_sync_to_async(selectors.chat_ids_for_user)(user=user)
         for chat_id in chat_ids:
-            await layer.group_add(events.chat_group(chat_id), self.channel_name)
+            await self.fanout.follow(chat_id, self)
         states = await database_sync_to_async(selectors.chat_states_for_user)(user=user)
         for state in states:
             self.streams[state["id"]] = ChatStream(last_seq=state["last_seq"])
         for chat_id in set(chat_ids) - set(self.streams):  # left between the two reads
-            await layer.group_discard(events.chat_group(chat_id), self.channel_name)
+            self.fanout.unfollow(chat_id, self)
         self.user = await database_sync_to_async(services.presence_connect)(
             user=user, channel_name=self.channel_name
         )
@@ -215,7 +245,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
             self.heartbeat_task.cancel()
         if self.user is None:
             return
-        groups = [events.user_group(self.user.pk)] + [events.chat_group(c) for c in self.streams]
+        self.fanout.unfollow_all(self)
+        groups = [events.user_group(self.user.pk)]
         if self.session_id:
             groups.append(events.session_group(self.session_id))
         for group in groups:
@@ -342,7 +373,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         if "subscribe" in event:
             chat_id = event["subscribe"]
-            await self.channel_layer.group_add(events.chat_group(chat_id), self.channel_name)
+            await self.fanout.follow(chat_id, self)
             if chat_id not in self.streams:
                 self.streams[chat_id] = ChatStream(last_seq=event.get("seq", 0))
                 await self.send(text_data=event["frame"])
@@ -352,7 +383,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.catch_up(chat_id)
             return
         if "unsubscribe" in event:
-            await self.unsubscribe(event["unsubscribe"])
+            self.unsubscribe(event["unsubscribe"])
         elif "chat_id" in event:
             stream = self.streams.get(event["chat_id"])
             if stream is None:  # left the chat, or removed: nothing more from it
@@ -364,8 +395,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 return
         await self.send(text_data=event["frame"])
 
-    async def unsubscribe(self, chat_id: int) -> None:
-        await self.channel_layer.group_discard(events.chat_group(chat_id), self.channel_name)
+    def unsubscribe(self, chat_id: int) -> None:
+        self.fanout.unfollow(chat_id, self)
         stream = self.streams.pop(chat_id, None)
         if stream is not None and stream.gap_timer is not None:
             stream.gap_timer.cancel()
@@ -419,7 +450,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             except exceptions.NotFound:
                 # The user left (or the chat went) before this socket caught up: stop following
                 # it here, as its unsubscribe would, which may yet come or may have come first.
-                await self.unsubscribe(chat_id)
+                self.unsubscribe(chat_id)
                 return
             for message in messages:
                 stream.pending.setdefault(

@@ -1,14 +1,15 @@
-"""The only module that touches the channel layer.
+"""The only module that publishes to the channel layer.
 
 Services call these after their writes; each event is queued with `transaction.on_commit`, so a
 rolled-back write publishes nothing. A frame is encoded to JSON once per event, not once per
 recipient, and a channel-layer failure is logged, never raised: the write has committed, and
 clients recover anything they missed with `sync` or `?after=`.
 
-Sockets join `chat.<id>` for every chat of their user, `user.<id>` for their user and, when they
-authenticated with a token, `session.<sid>` for its login session. A user-group event may carry
-`subscribe` or `unsubscribe` with a chat id, which tells the user's sockets to join or leave that
-chat's group while connected; `close` closes the sockets it reaches.
+Each server process joins `chat.<id>` for every chat that one of its sockets follows and hands the
+chat's events to those sockets (chats/fanout.py). Sockets join `user.<id>` for their user and, when
+they authenticated with a token, `session.<sid>` for its login session. A user-group event may carry
+`subscribe` or `unsubscribe` with a chat id, which tells the user's sockets to follow or stop
+following that chat while connected; `close` closes the sockets it reaches.
 """
 
 import asyncio

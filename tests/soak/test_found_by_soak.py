@@ -5,7 +5,7 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 
 from chats import events, services
-from chats.models import Connection
+from chats.fanout import chat_fanout
 from tests.factories import chat_factory
 from tests.realtime.conftest import sync
 
@@ -67,10 +67,10 @@ async def test_a_chat_joined_while_the_socket_said_hello_misses_nothing(connect,
     posted in between reaches him when that event does, not at his next message or reconnect."""
     chat = await sync(chat_factory)(user, [other_user])
     bob = await connect(other_user)
-    bob_channel = await sync(lambda: Connection.objects.get(user=other_user).channel_name)()
-    layer = get_channel_layer()
-    # As if the socket had read the chat for its hello but not yet joined the chat's group.
-    await layer.group_discard(events.chat_group(chat.pk), bob_channel)
+    fanout = chat_fanout()
+    (bob_socket,) = fanout.followers[chat.pk]
+    # As if the socket had read the chat for its hello but did not yet follow it.
+    fanout.unfollow(chat.pk, bob_socket)
     await sync(services.message_send)(chat=chat, user=user, text="posted in between")
     assert await bob.silent(0.3)
     late_subscribe: events.ChannelEvent = {
@@ -80,6 +80,6 @@ async def test_a_chat_joined_while_the_socket_said_hello_misses_nothing(connect,
         "seq": 0,
     }
 
-    await layer.group_send(events.user_group(other_user.pk), dict(late_subscribe))
+    await get_channel_layer().group_send(events.user_group(other_user.pk), dict(late_subscribe))
 
     assert (await bob.next_of("message.new"))["message"]["text"] == "posted in between"
