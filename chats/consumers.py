@@ -9,6 +9,7 @@ import asyncio
 import json
 import logging
 import time
+import uuid
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,7 +29,7 @@ from chatproject import metrics, throttles
 from chatproject.exceptions import ServiceUnavailable
 from chats import events, selectors, services
 from chats.api.serializers import MessageSerializer
-from chats.fanout import chat_fanout
+from chats.fanout import process_fanout
 from chats.frames import FRAMES, SYNC_LIMIT_MAX, Frame
 
 logger = logging.getLogger(__name__)
@@ -83,11 +84,15 @@ class FrameError(Exception):
 class ChatConsumer(AsyncWebsocketConsumer):
     user: User | None
     streams: dict[int, ChatStream]
+    # No channel of its own on the layer: its events come through the process's fan-out.
+    channel_layer_alias = "none"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fanout = chat_fanout()
-        # While a handler runs (hello being built, a frame being answered), chat events from the
+        self.fanout = process_fanout()
+        # The socket's name, unique across processes: the key of its presence row.
+        self.channel_name = f"socket.{uuid.uuid4().hex}"
+        # While a handler runs (hello being built, a frame being answered), events from the
         # fan-out wait here, so that the socket sends frames in the order one queue would have.
         self.handling = False
         self.held: deque[events.ChannelEvent] = deque()
@@ -99,7 +104,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             self.fanout.unfollow_all(self)
 
     async def deliver(self, event: events.ChannelEvent) -> None:
-        """A chat event from the process's fan-out."""
+        """An event from the process's fan-out."""
         if self.handling:
             self.held.append(event)
         else:
@@ -107,7 +112,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         """Channels' dispatch, without its hop to the sync thread before every message, and
-        with the chat events held while the handler ran delivered after it.
+        with the events held while the handler ran delivered after it.
 
         Channels closes stale database connections before each message a consumer handles: a
         round trip through the process's one sync thread for every delivery of every event to
@@ -200,26 +205,25 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.close(code=CLOSE_UNAUTHENTICATED)
 
     async def start(self, user: User, *, expires_at: float | None, session_id: str | None) -> None:
-        """Join the user's groups, then read each chat's state, then say hello.
+        """Follow the user's groups, then read each chat's state, then say hello.
 
-        Joining first means that no message committed after the read can be missed live; anything
+        Following first means that no message committed after the read can be missed live; anything
         at or below the seqs in `hello` the client fetches with `sync`.
         """
         self.user = user
         self.session_id = session_id
         self.schedule_expiry(expires_at)
-        layer = self.channel_layer
-        await layer.group_add(events.user_group(user.pk), self.channel_name)
+        await self.fanout.follow(events.user_group(user.pk), self)
         if session_id:
-            await layer.group_add(events.session_group(session_id), self.channel_name)
+            await self.fanout.follow(events.session_group(session_id), self)
         chat_ids = await database_sync_to_async(selectors.chat_ids_for_user)(user=user)
         for chat_id in chat_ids:
-            await self.fanout.follow(chat_id, self)
+            await self.fanout.follow(events.chat_group(chat_id), self)
         states = await database_sync_to_async(selectors.chat_states_for_user)(user=user)
         for state in states:
             self.streams[state["id"]] = ChatStream(last_seq=state["last_seq"])
         for chat_id in set(chat_ids) - set(self.streams):  # left between the two reads
-            self.fanout.unfollow(chat_id, self)
+            self.fanout.unfollow(events.chat_group(chat_id), self)
         self.user = await database_sync_to_async(services.presence_connect)(
             user=user, channel_name=self.channel_name
         )
@@ -246,11 +250,6 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if self.user is None:
             return
         self.fanout.unfollow_all(self)
-        groups = [events.user_group(self.user.pk)]
-        if self.session_id:
-            groups.append(events.session_group(self.session_id))
-        for group in groups:
-            await self.channel_layer.group_discard(group, self.channel_name)
         try:
             await database_sync_to_async(services.presence_disconnect)(
                 channel_name=self.channel_name
@@ -373,7 +372,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         if "subscribe" in event:
             chat_id = event["subscribe"]
-            await self.fanout.follow(chat_id, self)
+            await self.fanout.follow(events.chat_group(chat_id), self)
             if chat_id not in self.streams:
                 self.streams[chat_id] = ChatStream(last_seq=event.get("seq", 0))
                 await self.send(text_data=event["frame"])
@@ -396,7 +395,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=event["frame"])
 
     def unsubscribe(self, chat_id: int) -> None:
-        self.fanout.unfollow(chat_id, self)
+        self.fanout.unfollow(events.chat_group(chat_id), self)
         stream = self.streams.pop(chat_id, None)
         if stream is not None and stream.gap_timer is not None:
             stream.gap_timer.cancel()

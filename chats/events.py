@@ -34,7 +34,7 @@ CLOSE_REVOKED = 4403
 
 
 class ChannelEvent(TypedDict, total=False):
-    type: str  # the consumer handler: "chat.event" -> ChatConsumer.chat_event
+    group: str  # the group it was sent to: the process's fan-out hands it to that group's sockets
     frame: str  # the JSON text sent to the client as is
     chat_id: int  # on chat events: sockets that have left the chat drop them
     seq: int  # on message.new: sockets put each chat's messages in seq order; on subscribe: where
@@ -81,17 +81,16 @@ def _group_send(group: str, event: ChannelEvent) -> None:
             if not _socket_loop.is_running():  # the server is stopping: no socket is left to tell
                 logger.info("server loop stopped; event to %s not published", group)
                 return
-            send = layer.group_send(group, dict(event))
+            send = layer.group_send(group, {**event, "group": group})
             asyncio.run_coroutine_threadsafe(send, _socket_loop).result(timeout=10)
         else:
-            async_to_sync(layer.group_send)(group, dict(event))
+            async_to_sync(layer.group_send)(group, {**event, "group": group})
     except Exception:
         metrics.increment("chat_channel_layer_send_failures_total")
         logger.exception("channel layer send to %s failed; clients will recover with sync", group)
 
 
 def _publish_on_commit(group: str, event: ChannelEvent) -> None:
-    event["type"] = "chat.event"
     transaction.on_commit(lambda: _group_send(group, event))
 
 
@@ -221,8 +220,9 @@ def presence(user_id: int, status: str, chat_ids: list[int]) -> None:
 
 async def typing(*, chat_id: int, user_id: int) -> None:
     """Typing is no write: it goes out at once, to every member but the typer."""
+    group = chat_group(chat_id)
     event: ChannelEvent = {
-        "type": "chat.event",
+        "group": group,
         "frame": encode_frame("typing", chat_id=chat_id, user_id=user_id),
         "chat_id": chat_id,
         "sender": user_id,
@@ -231,7 +231,7 @@ async def typing(*, chat_id: int, user_id: int) -> None:
     if layer is None:
         return
     try:
-        await layer.group_send(chat_group(chat_id), dict(event))
+        await layer.group_send(group, dict(event))
     except Exception:
         metrics.increment("chat_channel_layer_send_failures_total")
         logger.exception("channel layer send of typing to chat %s failed", chat_id)

@@ -1,14 +1,17 @@
-"""Each server process's fan-out of chat events to its own sockets.
+"""Each server process's fan-out of events to its own sockets.
 
-Through Channels alone, every socket of a chat is a member of the chat's group: the layer queues
-each event once per socket, deserializes it once per socket and wakes each socket's consumer task,
-which then dispatches it. On a busy chat that per-socket machinery, not the network, is what the
-server spends its CPU on. Here the process itself is the group member, with one channel of its own:
-one task receives each event once and hands it to every local socket that follows the chat, in
-turn, with no task switch per socket. bench/README.md has the figures.
+Through Channels alone, every socket has a channel of its own and is a member of its groups: the
+layer subscribes each socket's channel and groups in Redis, queues each event once per socket,
+deserializes it once per socket and wakes each socket's consumer task, which then dispatches it.
+On a busy chat that per-socket machinery, not the network, is what the server spends its CPU on,
+and a burst of connects or disconnects queues on the layer's subscribe lock. Here the process
+itself is the group member, with one channel of its own: one task receives each event once and
+hands it to every local socket that follows the group, in turn, with no task switch per socket.
+Sockets have no channel. bench/README.md has the figures.
 
-A socket follows a chat while it is connected and a member; the process joins the chat's group
-while any of its sockets follows it, and leaves when the last one stops.
+A socket follows its user's group, its login session's and each of its chats' while it is
+connected; the process joins a group while any of its sockets follows it and leaves when the last
+one stops.
 """
 
 import asyncio
@@ -19,7 +22,7 @@ from typing import Any, Protocol
 
 from channels.layers import BaseChannelLayer, get_channel_layer
 
-from chats.events import ChannelEvent, chat_group
+from chats.events import ChannelEvent
 
 logger = logging.getLogger(__name__)
 
@@ -31,49 +34,49 @@ class Follower(Protocol):
         """Must not wait on the peer: the process's other sockets wait behind it."""
 
 
-class ChatFanout:
+class Fanout:
     def __init__(self, layer: BaseChannelLayer) -> None:
         self.layer = layer
-        self.followers: dict[int, set[Follower]] = {}
-        self.chats_of: dict[Follower, set[int]] = {}
+        self.followers: dict[str, set[Follower]] = {}
+        self.groups_of: dict[Follower, set[str]] = {}
         self.channel_name = ""
         self.starting = asyncio.Lock()
         self.tasks: set[asyncio.Task[None]] = set()
 
-    async def follow(self, chat_id: int, follower: Follower) -> None:
-        """Returns once the process receives the chat's events: nothing published after that
+    async def follow(self, group: str, follower: Follower) -> None:
+        """Returns once the process receives the group's events: nothing published after that
         is missed."""
         channel_name = await self.channel()
-        self.followers.setdefault(chat_id, set()).add(follower)
-        self.chats_of.setdefault(follower, set()).add(chat_id)
+        self.followers.setdefault(group, set()).add(follower)
+        self.groups_of.setdefault(follower, set()).add(group)
         # On every follow, not only the first: it waits for a subscription still under way, and
         # refreshes the group's expiry on the core layer.
-        await self.layer.group_add(chat_group(chat_id), channel_name)
+        await self.layer.group_add(group, channel_name)
 
-    def unfollow(self, chat_id: int, follower: Follower) -> None:
-        self.chats_of.get(follower, set()).discard(chat_id)
-        followers = self.followers.get(chat_id)
+    def unfollow(self, group: str, follower: Follower) -> None:
+        self.groups_of.get(follower, set()).discard(group)
+        followers = self.followers.get(group)
         if followers is None or follower not in followers:
             return
         followers.remove(follower)
         if not followers:
-            del self.followers[chat_id]
-            self.in_background(self.leave_group_if_unfollowed(chat_id))
+            del self.followers[group]
+            self.in_background(self.leave_if_unfollowed(group))
 
     def unfollow_all(self, follower: Follower) -> None:
-        for chat_id in self.chats_of.pop(follower, set()):
-            self.unfollow(chat_id, follower)
+        for group in self.groups_of.pop(follower, set()):
+            self.unfollow(group, follower)
 
-    async def leave_group_if_unfollowed(self, chat_id: int) -> None:
-        # A socket may have followed the chat again since: then the process stays in the group.
-        # The check and the layer's own bookkeeping run in one step, so a follow after this
-        # point re-joins after the leave.
-        if chat_id in self.followers:
+    async def leave_if_unfollowed(self, group: str) -> None:
+        # A socket may have followed the group again since: then the process stays in it. The
+        # check and the layer's own bookkeeping run in one step, so a follow after this point
+        # joins again after the leave.
+        if group in self.followers:
             return
         try:
-            await self.layer.group_discard(chat_group(chat_id), self.channel_name)
-        except Exception:  # Redis is down; the chat's events then find no follower here: dropped
-            logger.warning("chat fan-out: leaving chat %s's group failed", chat_id)
+            await self.layer.group_discard(group, self.channel_name)
+        except Exception:  # Redis is down; the group's events then find no follower here
+            logger.warning("fan-out: leaving group %s failed", group)
 
     async def channel(self) -> str:
         async with self.starting:
@@ -87,14 +90,14 @@ class ChatFanout:
             try:
                 event: ChannelEvent = await self.layer.receive(self.channel_name)
             except Exception:  # the core layer raises while Redis is down; sockets catch up
-                logger.exception("chat fan-out: receiving from the channel layer failed")
+                logger.exception("fan-out: receiving from the channel layer failed")
                 await asyncio.sleep(RECEIVE_RETRY_SECONDS)
                 continue
-            for follower in tuple(self.followers.get(event.get("chat_id", 0), ())):
+            for follower in tuple(self.followers.get(event.get("group", ""), ())):
                 try:
                     await follower.deliver(event)
                 except Exception:
-                    logger.exception("chat fan-out: a socket failed to take an event")
+                    logger.exception("fan-out: a socket failed to take an event")
 
     def in_background(self, coroutine: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(coroutine)
@@ -103,12 +106,12 @@ class ChatFanout:
 
 
 # One fan-out per channel layer: a process has one, and tests make a fresh layer for each test.
-_fanouts: "weakref.WeakKeyDictionary[BaseChannelLayer, ChatFanout]" = weakref.WeakKeyDictionary()
+_fanouts: "weakref.WeakKeyDictionary[BaseChannelLayer, Fanout]" = weakref.WeakKeyDictionary()
 
 
-def chat_fanout() -> ChatFanout:
+def process_fanout() -> Fanout:
     layer = get_channel_layer()
     fanout = _fanouts.get(layer)
     if fanout is None:
-        fanout = _fanouts[layer] = ChatFanout(layer)
+        fanout = _fanouts[layer] = Fanout(layer)
     return fanout

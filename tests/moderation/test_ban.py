@@ -57,7 +57,7 @@ def test_a_moderator_bans_a_user_with_a_reason(
     )
     for tokens in (phone, laptop):
         assert anon.post(REFRESH, {"refresh": tokens["refresh"]}, format="json").status_code == 401
-    assert (f"user.{mallory.pk}", {"type": "chat.event", "close": 4403}) in sent_events
+    assert (f"user.{mallory.pk}", {"close": 4403}) in sent_events
 
 
 def test_a_banned_users_access_token_stops_working_at_once(

@@ -142,7 +142,7 @@ def test_a_moderator_bans_a_reported_author(
         mallory,
         "bot",
     )
-    assert (f"user.{mallory.pk}", {"type": "chat.event", "close": 4403}) in sent_events
+    assert (f"user.{mallory.pk}", {"close": 4403}) in sent_events
 
 
 def test_a_closed_report_is_not_handled_twice(

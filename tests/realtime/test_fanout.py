@@ -1,12 +1,12 @@
-"""A server process receives each chat event once and hands it to every socket of its own that
-follows the chat (chats/fanout.py)."""
+"""A server process receives each event once and hands it to every socket of its own that follows
+the event's group: a chat, a user, a login session (chats/fanout.py)."""
 
 import asyncio
 
 import pytest
 
-from chats import services
-from chats.fanout import chat_fanout
+from chats import events, services
+from chats.fanout import process_fanout
 from tests.factories import UserFactory, chat_factory
 from tests.realtime.conftest import sync
 
@@ -24,7 +24,7 @@ async def test_every_socket_of_every_member_gets_each_message_once(connect, user
     for socket in sockets:
         frame = await socket.next_of("message.new")
         assert frame["message"]["text"] == "to all four sockets"
-    assert len(chat_fanout().followers[chat.pk]) == 4
+    assert len(process_fanout().followers[events.chat_group(chat.pk)]) == 4
 
 
 async def test_the_process_stops_following_a_chat_when_its_last_socket_closes(
@@ -32,14 +32,14 @@ async def test_the_process_stops_following_a_chat_when_its_last_socket_closes(
 ):
     chat = await sync(chat_factory)(user, [other_user])
     alice, bob = await connect(user), await connect(other_user)
-    fanout = chat_fanout()
+    fanout, group = process_fanout(), events.chat_group(chat.pk)
 
     await alice.disconnect()
-    assert len(fanout.followers[chat.pk]) == 1
+    assert len(fanout.followers[group]) == 1
     await bob.disconnect()
 
-    assert chat.pk not in fanout.followers
-    assert fanout.chats_of == {}
+    assert fanout.followers == {}  # nor the users' groups
+    assert fanout.groups_of == {}
 
 
 async def test_a_socket_that_ends_without_a_disconnect_is_forgotten(connect, user, other_user):
@@ -47,15 +47,15 @@ async def test_a_socket_that_ends_without_a_disconnect_is_forgotten(connect, use
     fan-out lets go of it: nothing is sent to it again and it is not kept in memory."""
     chat = await sync(chat_factory)(user, [other_user])
     bob = await connect(other_user)
-    fanout = chat_fanout()
-    assert len(fanout.followers[chat.pk]) == 1
+    fanout, group = process_fanout(), events.chat_group(chat.pk)
+    assert len(fanout.followers[group]) == 1
 
     bob.future.cancel()
     with pytest.raises(asyncio.CancelledError):
         await bob.future
 
-    assert chat.pk not in fanout.followers
-    assert fanout.chats_of == {}
+    assert fanout.followers == {}  # nor the users' groups
+    assert fanout.groups_of == {}
 
 
 async def test_a_socket_answers_a_frame_before_it_passes_on_the_events_that_came_meanwhile(

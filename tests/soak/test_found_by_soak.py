@@ -5,7 +5,7 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 
 from chats import events, services
-from chats.fanout import chat_fanout
+from chats.fanout import process_fanout
 from tests.factories import chat_factory
 from tests.realtime.conftest import sync
 
@@ -48,7 +48,7 @@ async def test_a_join_event_that_arrives_after_the_leave_does_not_leak_the_chat(
     chat = await sync(chat_factory)(user, [])
     bob = await connect(other_user)
     late_subscribe: events.ChannelEvent = {
-        "type": "chat.event",
+        "group": events.user_group(other_user.pk),
         "frame": events.encode_frame("chat.created", chat={"id": chat.pk}),
         "subscribe": chat.pk,
         "seq": 0,
@@ -67,14 +67,14 @@ async def test_a_chat_joined_while_the_socket_said_hello_misses_nothing(connect,
     posted in between reaches him when that event does, not at his next message or reconnect."""
     chat = await sync(chat_factory)(user, [other_user])
     bob = await connect(other_user)
-    fanout = chat_fanout()
-    (bob_socket,) = fanout.followers[chat.pk]
+    fanout = process_fanout()
+    (bob_socket,) = fanout.followers[events.chat_group(chat.pk)]
     # As if the socket had read the chat for its hello but did not yet follow it.
-    fanout.unfollow(chat.pk, bob_socket)
+    fanout.unfollow(events.chat_group(chat.pk), bob_socket)
     await sync(services.message_send)(chat=chat, user=user, text="posted in between")
     assert await bob.silent(0.3)
     late_subscribe: events.ChannelEvent = {
-        "type": "chat.event",
+        "group": events.user_group(other_user.pk),
         "frame": events.encode_frame("chat.created", chat={"id": chat.pk}),
         "subscribe": chat.pk,
         "seq": 0,
