@@ -5,6 +5,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Connections the kernel holds for daphne before it accepts them (Twisted's default is 50): a
+# reconnect storm of thousands must not find the queue full. Capped by net.core.somaxconn.
+LISTEN_BACKLOG ?= 4096
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
@@ -48,7 +51,8 @@ run: install
 	@echo "  Admin           http://$(HOST):$(PORT)/admin/"
 	@echo "  Health          http://$(HOST):$(PORT)/healthz"
 	@echo ""
-	$(BIN)/daphne -b $(HOST) -p $(PORT) --websocket-max-message-size 65536 chatproject.asgi:application
+	$(BIN)/daphne -e tcp:port=$(PORT):interface=$(HOST):backlog=$(LISTEN_BACKLOG) \
+		--websocket-max-message-size 65536 chatproject.asgi:application
 
 # The full stack (web, worker, beat from the Procfile) on the services that the environment names.
 # Served over plain http on this machine: no redirect to https.

@@ -124,10 +124,8 @@ SERVER_COMMANDS = {
     # As the Procfile runs it.
     "daphne": [
         "daphne",
-        "-b",
-        "127.0.0.1",
-        "-p",
-        "{port}",
+        "-e",
+        "tcp:port={port}:interface=127.0.0.1:backlog=4096",
         "--websocket-max-message-size",
         "65536",
     ],
@@ -138,6 +136,8 @@ SERVER_COMMANDS = {
         "127.0.0.1",
         "--port",
         "{port}",
+        "--backlog",
+        "4096",
         "--loop",
         "uvloop",
         "--http",
