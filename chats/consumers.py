@@ -219,17 +219,19 @@ class ChatConsumer(AsyncWebsocketConsumer):
         chat_ids = await database_sync_to_async(selectors.chat_ids_for_user)(user=user)
         for chat_id in chat_ids:
             await self.fanout.follow(events.chat_group(chat_id), self)
-        states = await database_sync_to_async(selectors.chat_states_for_user)(user=user)
+        states, self.user = await database_sync_to_async(self._chat_states_and_online)(user)
         for state in states:
             self.streams[state["id"]] = ChatStream(last_seq=state["last_seq"])
         for chat_id in set(chat_ids) - set(self.streams):  # left between the two reads
             self.fanout.unfollow(events.chat_group(chat_id), self)
-        self.user = await database_sync_to_async(services.presence_connect)(
-            user=user, channel_name=self.channel_name
-        )
         await self.send_frame("hello", user=UserSerializer(self.user).data, chats=states)
         self.heartbeat_task = asyncio.ensure_future(self.heartbeat())
         metrics.increment("chat_ws_connections")
+
+    def _chat_states_and_online(self, user: User) -> tuple[list[dict[str, int]], User]:
+        """One trip to the database thread: each is a queue wait, and a connect burst queues."""
+        states = selectors.chat_states_for_user(user=user)
+        return states, services.presence_connect(user=user, channel_name=self.channel_name)
 
     async def heartbeat(self) -> None:
         """Keep this socket's presence row fresh while the process lives; the sweep ends others."""

@@ -359,9 +359,9 @@ def _user_locked(user_id: int) -> User:
 
 @transaction.atomic
 def presence_connect(*, user: User, channel_name: str) -> User:
-    """Record the socket; the user is online now unless they chose away. Returns the user."""
+    """Record a new socket; the user is online now unless they chose away. Returns the user."""
     locked = _user_locked(user.pk)
-    Connection.objects.update_or_create(channel_name=channel_name, defaults={"user": locked})
+    Connection.objects.create(channel_name=channel_name, user=locked)
     locked.last_seen = timezone.now()
     fields = ["last_seen"]
     if locked.status == UserStatus.OFFLINE:  # "away" stays away: the user chose it
