@@ -407,10 +407,13 @@ def history(
     }
 
 
-def connections(stack: Stack, sockets: int, storm_clients: int) -> dict[str, Any]:
+def connections(
+    stack: Stack, sockets: int, storm_clients: int, tag: str = "idle"
+) -> dict[str, Any]:
     """`sockets` idle authenticated sockets in chats of 10, then the first `storm_clients` of them
-    drop at once, miss messages, and reconnect together, each syncing from the seq it had."""
-    seeded = seed("chats", str(sockets // 10), "10", "idle")["chats"]
+    drop at once, miss messages, and reconnect together, each syncing from the seq it had. `tag`
+    names the seeded users, new for each call."""
+    seeded = seed("chats", str(sockets // 10), "10", tag)["chats"]
     storm_chats = seeded[: storm_clients // 10]
     held = seed("post", *(str(chat["chat_id"]) for chat in storm_chats))["last_seq"]
     tokens = [token for chat in seeded for token in chat["tokens"]]
@@ -604,7 +607,7 @@ def server_scenarios(kind: str, args: argparse.Namespace) -> dict[str, Any]:
                     history(stack, hist["tokens"][0], hist["chat_id"], None, 250.0, 8)
                 profiles.append("history")
             with profiled(stack, 20, "connect"):
-                connections(stack, 2000, 1000)
+                connections(stack, 2000, 1000, tag="idle-profile")
             profiles.append("connect")
             results["profiles"] = {
                 name: report.profile_top(RESULTS / f"profile-{name}.txt") for name in profiles

@@ -119,9 +119,10 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 # "pubsub" (the default; docs/channel-layer.md has the figures) or "core".
 CHANNEL_LAYER = os.environ.get("CHANNEL_LAYER", "pubsub")
 CHANNEL_LAYER_LIMITS = {
-    # The default capacity of 100 silently drops group messages to a busy socket.
-    "capacity": int(os.environ.get("CHANNEL_CAPACITY", "1000")),
-    # The default group_expiry of a day silently unsubscribes long-lived sockets.
+    # The layer's only channels are the server processes' (chats/fanout.py), each queueing every
+    # event for all of its sockets; the default capacity of 100 would silently drop a burst.
+    "capacity": int(os.environ.get("CHANNEL_CAPACITY", "10000")),
+    # The default group_expiry of a day silently unsubscribes processes with long-lived sockets.
     "group_expiry": int(os.environ.get("CHANNEL_GROUP_EXPIRY", str(7 * 24 * 3600))),
 }
 # redis-py's default 5 s read timeout equals channels-redis's 5 s blocking pop, so an idle

@@ -85,30 +85,54 @@ class ChatConsumer(AsyncWebsocketConsumer):
     user: User | None
     streams: dict[int, ChatStream]
     # No channel of its own on the layer: its events come through the process's fan-out.
-    channel_layer_alias = "none"
+    channel_layer_alias = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fanout = process_fanout()
         # The socket's name, unique across processes: the key of its presence row.
         self.channel_name = f"socket.{uuid.uuid4().hex}"
-        # While a handler runs (hello being built, a frame being answered), events from the
-        # fan-out wait here, so that the socket sends frames in the order one queue would have.
-        self.handling = False
+        # One thing at a time, as with one queue: a handler (hello being built, a frame being
+        # answered) or an event that waits on Redis or the database. Events that the fan-out
+        # brings meanwhile wait in `held` and follow it.
+        self.turn = asyncio.Lock()
         self.held: deque[events.ChannelEvent] = deque()
+        self.held_task: asyncio.Task[None] | None = None
+        self.ended = False
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         try:
             await super().__call__(scope, receive, send)
         finally:  # however the socket ended, the fan-out must not hold on to it
+            self.ended = True
             self.fanout.unfollow_all(self)
+            if self.held_task is not None:
+                self.held_task.cancel()
 
     async def deliver(self, event: events.ChannelEvent) -> None:
-        """An event from the process's fan-out."""
-        if self.handling:
+        """An event from the process's fan-out, which waits for nothing: the process's other
+        sockets wait behind it. A chat to follow waits on Redis and the database, so it is
+        taken in a task of this socket's own."""
+        if self.ended:
+            return
+        if self.turn.locked():
             self.held.append(event)
+        elif "subscribe" in event:
+            await self.turn.acquire()  # free, so taken at once
+            self.held.append(event)
+            self.held_task = asyncio.ensure_future(self.deliver_held())
         else:
             await self.chat_event(event)
+
+    async def deliver_held(self) -> None:
+        try:
+            while self.held:
+                await self.chat_event(self.held.popleft())
+        except Exception:  # Redis or the database failed: the client reconnects and syncs
+            logger.exception("socket %s: could not take an event", self.channel_name)
+            await self.close(code=CLOSE_UNAVAILABLE)
+        finally:
+            self.turn.release()
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         """Channels' dispatch, without its hop to the sync thread before every message, and
@@ -123,13 +147,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
-        self.handling = True
-        try:
+        async with self.turn:
             await handler(message)
             while self.held:
                 await self.chat_event(self.held.popleft())
-        finally:
-            self.handling = False
 
     # --- Connection and auth -------------------------------------------------------------------
 
@@ -375,6 +396,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if "subscribe" in event:
             chat_id = event["subscribe"]
             await self.fanout.follow(events.chat_group(chat_id), self)
+            if self.ended:  # while it followed: undo, the fan-out has already let go of it
+                self.fanout.unfollow_all(self)
+                return
             if chat_id not in self.streams:
                 self.streams[chat_id] = ChatStream(last_seq=event.get("seq", 0))
                 await self.send(text_data=event["frame"])

@@ -31,7 +31,8 @@ RECEIVE_RETRY_SECONDS = 1.0
 
 class Follower(Protocol):
     async def deliver(self, event: ChannelEvent) -> None:
-        """Must not wait on the peer: the process's other sockets wait behind it."""
+        """Must not wait (on the peer, Redis or the database): the process's other sockets wait
+        behind it."""
 
 
 class Fanout:
@@ -68,13 +69,15 @@ class Fanout:
             self.unfollow(group, follower)
 
     async def leave_if_unfollowed(self, group: str) -> None:
-        # A socket may have followed the group again since: then the process stays in it. The
-        # check and the layer's own bookkeeping run in one step, so a follow after this point
-        # joins again after the leave.
+        # A socket may have followed the group again since: then the process stays in it.
         if group in self.followers:
             return
         try:
             await self.layer.group_discard(group, self.channel_name)
+            # A socket followed it while the leave was under way, and on the core layer its join
+            # may have reached Redis first: join again.
+            if group in self.followers:
+                await self.layer.group_add(group, self.channel_name)
         except Exception:  # Redis is down; the group's events then find no follower here
             logger.warning("fan-out: leaving group %s failed", group)
 

@@ -4,9 +4,11 @@ the event's group: a chat, a user, a login session (chats/fanout.py)."""
 import asyncio
 
 import pytest
+from django.db import OperationalError
 
 from chats import events, services
-from chats.fanout import process_fanout
+from chats.consumers import ChatConsumer
+from chats.fanout import Fanout, Follower, process_fanout
 from tests.factories import UserFactory, chat_factory
 from tests.realtime.conftest import sync
 
@@ -92,3 +94,72 @@ async def test_events_published_while_a_socket_builds_its_hello_follow_the_hello
     assert bob.hello["chats"][0]["last_seq"] == 0
     frame = await bob.next_of("message.new")
     assert frame["message"]["text"] == "while bob said hello"
+
+
+async def test_a_socket_catching_up_on_a_new_chat_holds_up_no_other_socket(
+    connect, user, other_user, monkeypatch
+):
+    """Bob is added to a chat and his socket reads what he missed there; Carol's messages in
+    another chat do not wait for that read (the process's fan-out waits for no socket)."""
+    carol = await sync(UserFactory)(login="carol")
+    chat_with_carol = await sync(chat_factory)(user, [carol])
+    new_chat = await sync(chat_factory)(user, [])
+    bob, carol_socket = await connect(other_user), await connect(carol)
+    release = asyncio.Event()
+    real_catch_up = ChatConsumer.catch_up
+
+    async def slow_catch_up(self: ChatConsumer, chat_id: int) -> None:
+        await release.wait()
+        await real_catch_up(self, chat_id)
+
+    monkeypatch.setattr(ChatConsumer, "catch_up", slow_catch_up)
+    await sync(services.member_add)(chat=new_chat, actor=user, user_id=other_user.pk)
+    await bob.next_of("chat.created")
+    await sync(services.message_send)(chat=chat_with_carol, user=user, text="meanwhile")
+
+    assert (await carol_socket.next_of("message.new"))["message"]["text"] == "meanwhile"
+    release.set()
+
+
+async def test_a_socket_that_closes_while_it_follows_a_new_chat_is_not_left_behind(
+    connect, user, other_user, monkeypatch
+):
+    new_chat = await sync(chat_factory)(user, [])
+    bob = await connect(other_user)
+    fanout, group = process_fanout(), events.chat_group(new_chat.pk)
+    following, release = asyncio.Event(), asyncio.Event()
+    real_follow = Fanout.follow
+
+    async def slow_follow(self: Fanout, group_name: str, follower: Follower) -> None:
+        if group_name == group:
+            following.set()
+            await release.wait()
+        await real_follow(self, group_name, follower)
+
+    monkeypatch.setattr(Fanout, "follow", slow_follow)
+    await sync(services.member_add)(chat=new_chat, actor=user, user_id=other_user.pk)
+    await asyncio.wait_for(following.wait(), 3)
+    await bob.disconnect()
+    release.set()
+    await asyncio.sleep(0.1)
+
+    assert fanout.followers == {}
+
+
+async def test_a_socket_that_cannot_read_a_new_chat_closes_and_its_client_reconnects(
+    connect, user, other_user, monkeypatch
+):
+    """The database fails while bob's socket reads what he missed in a chat he was added to:
+    the socket closes with 4503 (try again later), and his client reconnects and syncs."""
+    new_chat = await sync(chat_factory)(user, [])
+    bob = await connect(other_user)
+
+    async def failing_catch_up(self: ChatConsumer, chat_id: int) -> None:
+        raise OperationalError("the database is restarting")
+
+    monkeypatch.setattr(ChatConsumer, "catch_up", failing_catch_up)
+    await sync(services.member_add)(chat=new_chat, actor=user, user_id=other_user.pk)
+
+    while (output := await bob.receive_output(timeout=3))["type"] != "websocket.close":
+        pass
+    assert output["code"] == 4503
