@@ -272,6 +272,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
             self.heartbeat_task.cancel()
         if self.user is None:
             return
+        # Now, not only when the consumer ends: in a disconnect burst the presence write below
+        # waits its turn on the database thread, and events meanwhile would go nowhere.
         self.fanout.unfollow_all(self)
         try:
             await database_sync_to_async(services.presence_disconnect)(

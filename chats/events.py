@@ -76,15 +76,16 @@ def _group_send(group: str, event: ChannelEvent) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
+    message = {**event, "group": group}
     try:
         if _socket_loop is not None:
             if not _socket_loop.is_running():  # the server is stopping: no socket is left to tell
                 logger.info("server loop stopped; event to %s not published", group)
                 return
-            send = layer.group_send(group, {**event, "group": group})
+            send = layer.group_send(group, message)
             asyncio.run_coroutine_threadsafe(send, _socket_loop).result(timeout=10)
         else:
-            async_to_sync(layer.group_send)(group, {**event, "group": group})
+            async_to_sync(layer.group_send)(group, message)
     except Exception:
         metrics.increment("chat_channel_layer_send_failures_total")
         logger.exception("channel layer send to %s failed; clients will recover with sync", group)
