@@ -1,13 +1,18 @@
 """The ASGI entry point that daphne serves: HTTP through Django, WebSockets through Channels.
 
-It also bounds what daphne holds in memory for each WebSocket (see BoundedWebSocketProtocol).
+It also bounds what daphne holds in memory for each WebSocket (see BoundedWebSocketProtocol), and
+lets the fan-out write an event's frame, built once, to each socket (see SharedFrames).
 """
 
 import asyncio
+import functools
 import logging
 import os
+from collections.abc import Callable
+from typing import Any
 
 import django
+from autobahn.websocket.protocol import PreparedMessage
 from daphne.ws_protocol import WebSocketFactory, WebSocketProtocol
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatproject.settings")
@@ -30,16 +35,6 @@ if settings.EMBEDDED_CELERY:
     from chatproject.celery import start_embedded
 
     start_embedded()
-
-application = ProtocolTypeRouter(
-    {
-        "http": django_asgi_app,
-        # Outermost, the origin check refuses a browser page from elsewhere before anything runs.
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
-        ),
-    }
-)
 
 logger = logging.getLogger(__name__)
 
@@ -90,11 +85,14 @@ class BoundedWebSocketProtocol(WebSocketProtocol):
         self.transport.unregisterProducer()
         self.transport.registerProducer(self.send_buffer, True)
 
-    def serverSend(self, content: str | bytes, binary: bool = False) -> None:  # noqa: N802
+    def may_send(self, size: int) -> bool:
+        """Whether `size` more bytes may be queued for the peer: not once the socket is closing
+        (the consumer may send until it hears of the close; autobahn would raise), and not to a
+        peer that does not read, which is dropped here."""
         if self.state in (self.STATE_CLOSING, self.STATE_CLOSED):
-            return  # the consumer may send until it hears of the close; autobahn would raise
+            return False
         if self.send_buffer.paused:
-            self.send_buffer.queued_while_paused += len(content)
+            self.send_buffer.queued_while_paused += size
             if self.send_buffer.queued_while_paused > SEND_BUFFER_MAX_BYTES:
                 logger.warning(
                     "WebSocket %s does not keep up with what it is sent: dropped", self.client_addr
@@ -102,7 +100,18 @@ class BoundedWebSocketProtocol(WebSocketProtocol):
                 self.wasClean = False
                 self.wasNotCleanReason = "the peer does not read"
                 self.dropConnection(abort=True)
-                return
+                return False
+        return True
+
+    def send_shared(self, text: str) -> None:
+        """Sends a text frame that many sockets get, built once for all of them."""
+        frame = shared_frame(text)
+        if self.state == self.STATE_OPEN and self.may_send(len(frame.payloadHybi)):
+            self.sendPreparedMessage(frame)
+
+    def serverSend(self, content: str | bytes, binary: bool = False) -> None:  # noqa: N802
+        if not self.may_send(len(content)):
+            return
         # autobahn holds what it sends to --websocket-max-message-size too, and raises into the
         # consumer; that limit is for clients' frames; the server's (a sync.batch) may be larger.
         limit: int = self.maxMessagePayloadSize  # type: ignore[has-type]
@@ -135,3 +144,43 @@ class BoundedWebSocketProtocol(WebSocketProtocol):
 
 
 WebSocketFactory.protocol = BoundedWebSocketProtocol
+
+
+@functools.lru_cache(maxsize=256)
+def shared_frame(text: str) -> PreparedMessage:
+    """An event's frame, built once for all of the process's sockets that get it: the fan-out hands
+    each of them the same `text`, so the cache finds it by identity."""
+    return PreparedMessage(text.encode(), isBinary=False, applyMask=False, doNotCompress=True)
+
+
+class SharedFrames:
+    """Puts `send_shared` in each WebSocket's scope: a function that sends a text frame straight
+    through the socket's daphne protocol, built once per process (BoundedWebSocketProtocol.
+    send_shared). The fan-out sends each event to every socket that follows its group; through ASGI
+    each socket would encode and frame it again and pass it through Channels' and daphne's send
+    chain, which was most of the server's CPU per delivery (bench/README.md has the figures).
+
+    Under another server, or a test's communicator, the scope has no `send_shared` and the
+    consumer sends through ASGI.
+    """
+
+    def __init__(self, app: Callable[..., Any]) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
+        # daphne's send is functools.partial(Server.handle_reply, protocol).
+        protocol = send.args[0] if isinstance(send, functools.partial) and send.args else None
+        if isinstance(protocol, BoundedWebSocketProtocol):
+            scope = {**scope, "send_shared": protocol.send_shared}
+        return await self.app(scope, receive, send)
+
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_asgi_app,
+        # The origin check refuses a browser page from elsewhere before any of Channels runs.
+        "websocket": SharedFrames(
+            AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
+        ),
+    }
+)

@@ -403,7 +403,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 return
             if chat_id not in self.streams:
                 self.streams[chat_id] = ChatStream(last_seq=event.get("seq", 0))
-                await self.send(text_data=event["frame"])
+                await self.send_shared(event["frame"])
             # Even when the stream exists: `hello` may have read a chat joined while it was being
             # built, before this socket was in the chat's group, so nothing posted in between
             # came live.
@@ -420,7 +420,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             if "seq" in event:
                 await self.deliver_in_order(event["chat_id"], stream, event["seq"], event["frame"])
                 return
-        await self.send(text_data=event["frame"])
+        await self.send_shared(event["frame"])
 
     def unsubscribe(self, chat_id: int) -> None:
         self.fanout.unfollow(events.chat_group(chat_id), self)
@@ -441,7 +441,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def flush(self, stream: ChatStream) -> None:
         while stream.last_seq + 1 in stream.pending:
             stream.last_seq += 1
-            await self.send(text_data=stream.pending.pop(stream.last_seq))
+            await self.send_shared(stream.pending.pop(stream.last_seq))
         if not stream.pending and stream.gap_timer is not None:
             stream.gap_timer.cancel()
             stream.gap_timer = None
@@ -491,6 +491,15 @@ class ChatConsumer(AsyncWebsocketConsumer):
             del stream.pending[seq]
 
     # --- Sending -------------------------------------------------------------------------------
+
+    async def send_shared(self, frame: str) -> None:
+        """A frame that other sockets get too (an event's): under daphne it is built once for all
+        of them and written straight to the socket (chatproject.asgi.SharedFrames)."""
+        send_shared = self.scope.get("send_shared")
+        if send_shared is None:
+            await self.send(text_data=frame)
+        else:
+            send_shared(frame)
 
     async def send_frame(self, frame_type: str, **fields: Any) -> None:
         await self.send(text_data=events.encode_frame(frame_type, **fields))

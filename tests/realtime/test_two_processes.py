@@ -73,6 +73,30 @@ async def test_a_message_posted_on_one_process_arrives_in_order_on_the_other(
     assert [m["text"] for m in received] == [f"m{n}" for n in range(1, 51)]
 
 
+async def test_events_of_every_size_arrive_whole(servers, user, other_user):
+    """Under daphne an event's frame is built once per process and written to each socket
+    (chatproject.asgi.SharedFrames): each of WebSocket's three length encodings must come out
+    right."""
+    chat = await sync(chat_factory)(user, [other_user])
+    texts = [
+        "x" * 200,  # a frame of 126 to 65,535 bytes: a 2-byte length
+        "\u00e9" * 10_000,  # 60,000 bytes of JSON escapes
+        "\U0001f600" * 10_000,  # 120,000 bytes of escaped surrogate pairs: an 8-byte length
+    ]
+    async with client(servers[0], user) as alice, client(servers[1], other_user) as bob:
+        await bob.send({"type": "typing", "chat_id": chat.pk})
+        typing = await alice.next_of("typing")  # under 126 bytes: the length in the header byte
+        for n, text in enumerate(texts):
+            frame = {"type": "message.send", "ref": n, "chat_id": chat.pk, "text": text}
+            await bob.ws.send(json.dumps(frame, ensure_ascii=False))  # 40 KB, not 120, as UTF-8
+            await bob.next_of("ack")
+
+        received = [(await alice.next_of("message.new"))["message"]["text"] for _ in texts]
+
+    assert typing["user_id"] == other_user.pk
+    assert received == texts
+
+
 async def test_presence_is_right_across_processes(servers, user, other_user):
     await sync(chat_factory)(user, [other_user])
     async with client(servers[0], user) as alice:
