@@ -103,11 +103,13 @@ DATABASES = {
     "default": dj_database_url.parse(
         DATABASE_URL,
         # Each server process runs all its database work on one thread (chatproject/handlers.py),
-        # so it keeps one connection, checked before each use after a pause.
+        # so it keeps one connection, checked before its next use after a pause.
         conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")),
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["ENGINE"] = "chatproject.postgresql"  # checks idle connections only
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # SQLite serialises writers; a busy timeout makes concurrent posts wait instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20

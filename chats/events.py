@@ -15,9 +15,13 @@ following that chat while connected; `close` closes the sockets it reaches.
 import asyncio
 import json
 import logging
+import os
+import threading
+import weakref
+from collections import deque
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from asgiref.sync import async_to_sync
+from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 from rest_framework.utils.encoders import JSONEncoder
@@ -66,29 +70,94 @@ def encode_frame(frame_type: str, **fields: Any) -> str:
 # Celery worker) must publish on it: the in-memory layer lives on one loop.
 _socket_loop: asyncio.AbstractEventLoop | None = None
 
+# Events waiting to be published on a server's loop (see Publisher), beyond which one is dropped.
+PUBLISH_QUEUE_MAX = 10_000
+
 
 def publish_from_threads_on(loop: asyncio.AbstractEventLoop) -> None:
     global _socket_loop
     _socket_loop = loop
 
 
-def _group_send(group: str, event: ChannelEvent) -> None:
+async def _send(group: str, message: dict[str, Any]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
-    message = {**event, "group": group}
     try:
-        if _socket_loop is not None:
-            if not _socket_loop.is_running():  # the server is stopping: no socket is left to tell
-                logger.info("server loop stopped; event to %s not published", group)
-                return
-            send = layer.group_send(group, message)
-            asyncio.run_coroutine_threadsafe(send, _socket_loop).result(timeout=10)
-        else:
-            async_to_sync(layer.group_send)(group, message)
+        await layer.group_send(group, message)
     except Exception:
         metrics.increment("chat_channel_layer_send_failures_total")
         logger.exception("channel layer send to %s failed; clients will recover with sync", group)
+
+
+class Publisher:
+    """Publishes on a server's event loop, in the order they were committed, the events of writes
+    made on its sync threads. The committing thread goes on at once: it is the process's one
+    database thread, which every socket's and request's database work queues on, and waiting for
+    the loop and Redis there was 40% of a post's time on it (bench/README.md)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.queue: deque[tuple[str, dict[str, Any]]] = deque()
+        self.draining: asyncio.Task[None] | None = None
+
+    def publish(self, group: str, message: dict[str, Any]) -> None:
+        """From any thread."""
+        self.loop.call_soon_threadsafe(self.enqueue, group, message)
+
+    def enqueue(self, group: str, message: dict[str, Any]) -> None:
+        if len(self.queue) >= PUBLISH_QUEUE_MAX:  # Redis has stalled; clients will sync
+            metrics.increment("chat_channel_layer_send_failures_total")
+            logger.error("publish queue full; event to %s dropped", group)
+            return
+        self.queue.append((group, message))
+        if self.draining is None:
+            self.draining = self.loop.create_task(self.drain())
+
+    async def drain(self) -> None:
+        try:
+            while self.queue:
+                await _send(*self.queue.popleft())
+        finally:
+            self.draining = None
+
+
+_publishers: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Publisher]" = (
+    weakref.WeakKeyDictionary()
+)
+_publishers_lock = threading.Lock()
+
+
+def _publisher_of(loop: asyncio.AbstractEventLoop) -> Publisher:
+    with _publishers_lock:  # one per loop, or two threads' events could cross
+        publisher = _publishers.get(loop)
+        if publisher is None:
+            publisher = _publishers[loop] = Publisher(loop)
+        return publisher
+
+
+def _server_loop() -> asyncio.AbstractEventLoop | None:
+    """The event loop this thread does sync work for: asgiref records it on each sync_to_async
+    thread (for async_to_sync, which reads it the same way); the embedded Celery worker's threads
+    publish on the sockets' loop."""
+    if getattr(SyncToAsync.threadlocal, "main_event_loop_pid", None) == os.getpid():
+        loop: asyncio.AbstractEventLoop | None = getattr(
+            SyncToAsync.threadlocal, "main_event_loop", None
+        )
+        if loop is not None:
+            return loop
+    return _socket_loop
+
+
+def _group_send(group: str, event: ChannelEvent) -> None:
+    message = {**event, "group": group}
+    loop = _server_loop()
+    if loop is None:  # a Celery worker, a management command, a test: no loop to hand it to
+        async_to_sync(_send)(group, message)
+    elif loop.is_running():
+        _publisher_of(loop).publish(group, message)
+    else:  # the server is stopping: no socket is left to tell
+        logger.info("server loop stopped; event to %s not published", group)
 
 
 def _publish_on_commit(group: str, event: ChannelEvent) -> None:
@@ -228,11 +297,4 @@ async def typing(*, chat_id: int, user_id: int) -> None:
         "chat_id": chat_id,
         "sender": user_id,
     }
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    try:
-        await layer.group_send(group, dict(event))
-    except Exception:
-        metrics.increment("chat_channel_layer_send_failures_total")
-        logger.exception("channel layer send of typing to chat %s failed", chat_id)
+    await _send(group, dict(event))

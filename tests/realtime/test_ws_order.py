@@ -3,9 +3,10 @@
 import asyncio
 
 import pytest
+from channels.layers import get_channel_layer
 
 from chatproject import metrics
-from chats import events
+from chats import events, services
 from chats.models import Message
 from tests.factories import chat_factory, messages_factory
 from tests.realtime.conftest import sync
@@ -39,13 +40,15 @@ async def test_events_that_cross_on_the_layer_are_put_back_in_order(
             real_send(group, event)
 
     monkeypatch.setattr(events, "_group_send", hold_first_message)
+    gaps_before = metrics.value("chat_ws_gap_fills_total")
     await sync(messages_factory)(chat, user, 2)
     await asyncio.sleep(0.1)
     assert await bob.silent(0.1)
-    real_send(*held[0])
+    await sync(real_send)(*held[0])  # as the other process would, from its database thread
 
     seqs = [(await bob.next_of("message.new"))["message"]["seq"] for _ in range(2)]
     assert seqs == [1, 2]
+    assert metrics.value("chat_ws_gap_fills_total") == gaps_before  # seq 1 came live
 
 
 async def test_a_seq_lost_on_the_layer_is_read_from_the_database(
@@ -140,3 +143,30 @@ async def test_idempotent_resend_after_a_drop_makes_no_duplicate(connect, user, 
 
     assert ack["message"]["seq"] == 1
     assert await sync(Message.objects.filter(chat=chat).count)() == 1
+
+
+async def test_posts_do_not_wait_for_a_slow_layer_and_their_events_keep_commit_order(
+    connect, user, other_user, monkeypatch
+):
+    """Posting runs on the process's one database thread, which every socket's database work
+    queues on: it hands its events to the server's loop and goes on (chats.events.Publisher)."""
+    chat = await sync(chat_factory)(user, [other_user])
+    bob = await connect(other_user)
+    layer = get_channel_layer()
+    real_group_send = layer.group_send
+    layer_back = asyncio.Event()
+
+    async def slow_group_send(group: str, message: dict) -> None:
+        await layer_back.wait()
+        await real_group_send(group, message)
+
+    monkeypatch.setattr(layer, "group_send", slow_group_send)
+    gaps_before = metrics.value("chat_ws_gap_fills_total")
+    for n in range(1, 4):
+        await sync(services.message_send)(chat=chat, user=user, text=f"m{n}")
+    assert await bob.silent(0.1)
+    layer_back.set()
+
+    seqs = [(await bob.next_of("message.new"))["message"]["seq"] for _ in range(3)]
+    assert seqs == [1, 2, 3]
+    assert metrics.value("chat_ws_gap_fills_total") == gaps_before
