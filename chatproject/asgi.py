@@ -24,8 +24,8 @@ from chatproject.handlers import SyncStackASGIHandler  # noqa: E402
 
 django_asgi_app = SyncStackASGIHandler()
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.sessions import SessionMiddlewareStack  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from chatproject.origin import AllowedHostsOriginValidator  # noqa: E402
@@ -179,8 +179,11 @@ application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         # The origin check refuses a browser page from elsewhere before any of Channels runs.
+        # No AuthMiddleware: it reads the session's user on the database thread before the
+        # consumer runs, for every socket; the consumer does it, for a socket with a session
+        # cookie, once accepted.
         "websocket": SharedFrames(
-            AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
+            AllowedHostsOriginValidator(SessionMiddlewareStack(URLRouter(websocket_urlpatterns)))
         ),
     }
 )

@@ -14,6 +14,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from channels.auth import get_user
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -172,20 +173,22 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_UNAVAILABLE)
 
     async def open(self) -> None:
+        """Accepts before any database work: in a burst of connects that work queues on the
+        process's database thread, and daphne refuses a socket it has not accepted within
+        --websocket_connect_timeout."""
         protocols = self.scope.get("subprotocols") or []
-        session_user = self.scope.get("user")
         if len(protocols) >= 2 and protocols[0] == "bearer":
             await self.accept(subprotocol="bearer")
             await self.authenticate_with_token(protocols[1])
-        elif session_user is not None and session_user.is_authenticated:
-            await self.accept()
-            session_key = self.scope["session"].session_key
-            await self.start(
-                session_user, expires_at=None, session_id=browser_session_id(session_key)
-            )
-        else:
-            await self.accept()
-            self.auth_deadline = self.later(AUTH_TIMEOUT_SECONDS, self.close_unless_authenticated)
+            return
+        await self.accept()
+        session_key = self.scope["session"].session_key
+        if session_key is not None:  # a browser page, signed in with a session cookie
+            user = await get_user(self.scope)
+            if user.is_authenticated:
+                await self.start(user, expires_at=None, session_id=browser_session_id(session_key))
+                return
+        self.auth_deadline = self.later(AUTH_TIMEOUT_SECONDS, self.close_unless_authenticated)
 
     def later(self, delay: float, coroutine_function: Any) -> asyncio.TimerHandle:
         loop = asyncio.get_running_loop()

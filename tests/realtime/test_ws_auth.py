@@ -1,6 +1,7 @@
 """Who may open a socket, and how a socket's authentication ends."""
 
 import asyncio
+import threading
 from datetime import timedelta
 
 import pytest
@@ -112,6 +113,33 @@ async def test_a_browser_session_authenticates_the_socket(raw_socket, user, clie
     connected, _ = await socket.connect()
 
     assert connected
+    hello = await socket.expect("hello")
+    assert hello["user"]["id"] == user.pk
+
+
+@pytest.mark.parametrize("by", ["token", "session"])
+async def test_a_socket_is_accepted_while_the_database_thread_is_busy(raw_socket, user, client, by):
+    """In a burst of connects the process's database thread has a queue, and daphne refuses a
+    socket it has not accepted within its connect timeout: the handshake waits for no database
+    work, and the hello follows once the queue has moved."""
+    headers = [(b"origin", b"http://localhost")]
+    options = {}
+    if by == "token":
+        options["subprotocols"] = ["bearer", await access_token(user)]
+    else:
+        await sync(client.login)(login=user.login, password=PASSWORD)
+        headers.append((b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode()))
+    socket = raw_socket(headers=headers, **options)
+    queue_moves = threading.Event()
+    busy = asyncio.ensure_future(sync(queue_moves.wait)())
+    try:
+        connected, _ = await socket.connect(timeout=1)
+        assert connected
+        assert await socket.receive_nothing(timeout=0.2)  # no hello while the database is busy
+    finally:
+        queue_moves.set()
+        await busy
+
     hello = await socket.expect("hello")
     assert hello["user"]["id"] == user.pk
 
