@@ -52,11 +52,14 @@ def _is_one_of(raw: str | bytes, *frame_types: str) -> bool:
 
 
 async def _next_frame(ws: Any, *frame_types: str) -> dict[str, Any]:
+    """The next frame of one of `frame_types`, within IDLE_TIMEOUT."""
     async with asyncio.timeout(IDLE_TIMEOUT):
         while True:
             raw = await ws.recv()
             if _is_one_of(raw, *frame_types):
-                return dict(json.loads(raw))
+                frame = json.loads(raw)
+                if frame.get("type") in frame_types:
+                    return dict(frame)
 
 
 def _micros_since(epoch_seconds: float) -> int:

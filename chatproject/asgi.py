@@ -104,9 +104,10 @@ class BoundedWebSocketProtocol(WebSocketProtocol):
         return True
 
     def send_shared(self, text: str) -> None:
-        """Sends a text frame that many sockets get, built once for all of them."""
+        """Sends a text frame that many sockets get, built once for all of them. Only events come
+        this way, and only to a socket that has said hello: it is open, or closing."""
         frame = shared_frame(text)
-        if self.state == self.STATE_OPEN and self.may_send(len(frame.payloadHybi)):
+        if self.may_send(len(frame.payloadHybi)):
             self.sendPreparedMessage(frame)
 
     def serverSend(self, content: str | bytes, binary: bool = False) -> None:  # noqa: N802
@@ -146,10 +147,11 @@ class BoundedWebSocketProtocol(WebSocketProtocol):
 WebSocketFactory.protocol = BoundedWebSocketProtocol
 
 
-@functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=16)
 def shared_frame(text: str) -> PreparedMessage:
-    """An event's frame, built once for all of the process's sockets that get it: the fan-out hands
-    each of them the same `text`, so the cache finds it by identity."""
+    """An event's frame, built once for all of the process's sockets that get it. The fan-out
+    hands each of them the same `text` object in one pass, so a lookup after the first is a hash
+    already computed and an identity check, and a small cache serves: a frame may be 120 KB."""
     return PreparedMessage(text.encode(), isBinary=False, applyMask=False, doNotCompress=True)
 
 
@@ -158,7 +160,7 @@ class SharedFrames:
     through the socket's daphne protocol, built once per process (BoundedWebSocketProtocol.
     send_shared). The fan-out sends each event to every socket that follows its group; through ASGI
     each socket would encode and frame it again and pass it through Channels' and daphne's send
-    chain, which was most of the server's CPU per delivery (bench/README.md has the figures).
+    chain: 8-13% of the server's CPU per delivery (bench/README.md, optimisations).
 
     Under another server, or a test's communicator, the scope has no `send_shared` and the
     consumer sends through ASGI.

@@ -70,7 +70,8 @@ def encode_frame(frame_type: str, **fields: Any) -> str:
 # Celery worker) must publish on it: the in-memory layer lives on one loop.
 _socket_loop: asyncio.AbstractEventLoop | None = None
 
-# Events waiting to be published on a server's loop (see Publisher), beyond which one is dropped.
+# Chat events waiting to be published on a server's loop (see Publisher), beyond which they are
+# dropped.
 PUBLISH_QUEUE_MAX = 10_000
 
 
@@ -79,85 +80,88 @@ def publish_from_threads_on(loop: asyncio.AbstractEventLoop) -> None:
     _socket_loop = loop
 
 
+def _send_failed(group: str) -> None:
+    metrics.increment("chat_channel_layer_send_failures_total")
+    logger.exception("channel layer send to %s failed; clients will recover with sync", group)
+
+
 async def _send(group: str, message: dict[str, Any]) -> None:
-    layer = get_channel_layer()
-    if layer is None:
-        return
     try:
-        await layer.group_send(group, message)
+        layer = get_channel_layer()
+        if layer is not None:
+            await layer.group_send(group, message)
     except Exception:
-        metrics.increment("chat_channel_layer_send_failures_total")
-        logger.exception("channel layer send to %s failed; clients will recover with sync", group)
+        _send_failed(group)
 
 
 class Publisher:
     """Publishes on a server's event loop, in the order they were committed, the events of writes
     made on its sync threads. The committing thread goes on at once: it is the process's one
-    database thread, which every socket's and request's database work queues on, and waiting for
-    the loop and Redis there was 40% of a post's time on it (bench/README.md)."""
+    database thread, which every socket's and request's database work queues on, and waiting there
+    for the loop and Redis took 41% of a post's time on it (bench/README.md, optimisations)."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
+    def __init__(self) -> None:
         self.queue: deque[tuple[str, dict[str, Any]]] = deque()
         self.draining: asyncio.Task[None] | None = None
 
-    def publish(self, group: str, message: dict[str, Any]) -> None:
-        """From any thread."""
-        self.loop.call_soon_threadsafe(self.enqueue, group, message)
-
     def enqueue(self, group: str, message: dict[str, Any]) -> None:
-        if len(self.queue) >= PUBLISH_QUEUE_MAX:  # Redis has stalled; clients will sync
+        """On the loop. While Redis stalls the queue is bounded by dropping chat events, which
+        clients recover with sync; an event that closes or (un)subscribes sockets is kept, as no
+        sync would bring it."""
+        if len(self.queue) >= PUBLISH_QUEUE_MAX and "chat_id" in message:
             metrics.increment("chat_channel_layer_send_failures_total")
             logger.error("publish queue full; event to %s dropped", group)
             return
         self.queue.append((group, message))
-        if self.draining is None:
-            self.draining = self.loop.create_task(self.drain())
+        if self.draining is None or self.draining.done():
+            self.draining = asyncio.get_running_loop().create_task(self.drain())
 
     async def drain(self) -> None:
-        try:
-            while self.queue:
-                await _send(*self.queue.popleft())
-        finally:
-            self.draining = None
+        while self.queue:
+            await _send(*self.queue.popleft())
 
 
+# One per loop, or two threads' events could cross. The loop holds no reference to its publisher,
+# so a test's loop and its publisher go together.
 _publishers: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Publisher]" = (
     weakref.WeakKeyDictionary()
 )
 _publishers_lock = threading.Lock()
 
 
-def _publisher_of(loop: asyncio.AbstractEventLoop) -> Publisher:
-    with _publishers_lock:  # one per loop, or two threads' events could cross
+def _publish_on(loop: asyncio.AbstractEventLoop, group: str, message: dict[str, Any]) -> None:
+    with _publishers_lock:
         publisher = _publishers.get(loop)
         if publisher is None:
-            publisher = _publishers[loop] = Publisher(loop)
-        return publisher
+            publisher = _publishers[loop] = Publisher()
+    loop.call_soon_threadsafe(publisher.enqueue, group, message)
 
 
 def _server_loop() -> asyncio.AbstractEventLoop | None:
-    """The event loop this thread does sync work for: asgiref records it on each sync_to_async
-    thread (for async_to_sync, which reads it the same way); the embedded Celery worker's threads
-    publish on the sockets' loop."""
+    """The running event loop this thread does sync work for: asgiref records it on each
+    sync_to_async thread (and async_to_sync reads it the same way), and keeps it there after
+    that loop has stopped; the embedded Celery worker's threads publish on the sockets' loop."""
+    loop: asyncio.AbstractEventLoop | None = None
     if getattr(SyncToAsync.threadlocal, "main_event_loop_pid", None) == os.getpid():
-        loop: asyncio.AbstractEventLoop | None = getattr(
-            SyncToAsync.threadlocal, "main_event_loop", None
-        )
-        if loop is not None:
-            return loop
-    return _socket_loop
+        loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
+    loop = loop or _socket_loop
+    return loop if loop is not None and loop.is_running() else None
 
 
 def _group_send(group: str, event: ChannelEvent) -> None:
+    """Never raises: the write has committed."""
     message = {**event, "group": group}
-    loop = _server_loop()
-    if loop is None:  # a Celery worker, a management command, a test: no loop to hand it to
-        async_to_sync(_send)(group, message)
-    elif loop.is_running():
-        _publisher_of(loop).publish(group, message)
-    else:  # the server is stopping: no socket is left to tell
-        logger.info("server loop stopped; event to %s not published", group)
+    try:
+        loop = _server_loop()
+        if loop is None:
+            # A Celery worker, a command, a stopped server: on a loop of this thread's own. By
+            # default asgiref would hand it to the loop it recorded, which never runs it once
+            # stopped, and the thread would wait for ever (a server that will not stop).
+            async_to_sync(_send, force_new_loop=True)(group, message)
+        else:
+            _publish_on(loop, group, message)
+    except Exception:  # the loop closed in between (the server is stopping)
+        _send_failed(group)
 
 
 def _publish_on_commit(group: str, event: ChannelEvent) -> None:

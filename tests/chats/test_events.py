@@ -1,17 +1,20 @@
 """The events a write publishes: exactly which, to which group, and only once it has committed."""
 
+import asyncio
 import logging
+import os
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from asgiref.sync import SyncToAsync
 from channels.layers import get_channel_layer
 from django.db import transaction
 from pytest_django import DjangoCaptureOnCommitCallbacks
 from rest_framework.test import APIClient
 
 from accounts.models import User
-from chats import services
+from chats import events, services
 from chats.models import Chat, Message
 from tests.chats.conftest import Event
 from tests.factories import chat_factory
@@ -343,3 +346,29 @@ def test_a_committed_post_succeeds_even_when_the_channel_layer_fails(
     assert response.status_code == 201
     assert response.json()["seq"] == 1
     assert Message.objects.filter(chat=chat, seq=1, text="hi").exists()
+
+
+@pytest.mark.parametrize("loop_state", ["stopped", "closed"])
+def test_a_thread_whose_server_loop_has_gone_still_publishes(
+    monkeypatch: pytest.MonkeyPatch, loop_state: str
+) -> None:
+    """asgiref keeps, on each thread that served a loop's sync_to_async, that loop after it has
+    stopped (a server shutting down, a Celery task that once used database_sync_to_async). Events
+    from such a thread go out on a loop of the thread's own; handed to the old loop, the thread
+    would wait for ever."""
+    sent: list[str] = []
+
+    async def record(group: str, message: dict[str, Any]) -> None:
+        sent.append(group)
+
+    monkeypatch.setattr(get_channel_layer(), "group_send", record)
+    old_loop = asyncio.new_event_loop()
+    if loop_state == "closed":
+        old_loop.close()
+    monkeypatch.setattr(SyncToAsync.threadlocal, "main_event_loop", old_loop, raising=False)
+    monkeypatch.setattr(SyncToAsync.threadlocal, "main_event_loop_pid", os.getpid(), raising=False)
+
+    events._group_send("chat.1", {"frame": "{}"})
+
+    assert sent == ["chat.1"]
+    old_loop.close()

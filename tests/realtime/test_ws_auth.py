@@ -5,10 +5,12 @@ import threading
 from datetime import timedelta
 
 import pytest
+from django.db import OperationalError
 from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts import services as account_services
 from accounts.models import User
+from chats import consumers
 from tests.factories import PASSWORD, chat_factory
 from tests.realtime.conftest import access_token, sync
 
@@ -142,6 +144,25 @@ async def test_a_socket_is_accepted_while_the_database_thread_is_busy(raw_socket
 
     hello = await socket.expect("hello")
     assert hello["user"]["id"] == user.pk
+
+
+async def test_a_browser_socket_opened_while_the_database_is_down_closes_with_4503(
+    raw_socket, user, client, monkeypatch
+):
+    """As a token socket does: "try again later", and the page reconnects by itself."""
+    await sync(client.login)(login=user.login, password=PASSWORD)
+    cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
+
+    async def database_down(scope: dict) -> User:
+        raise OperationalError("the database is restarting")
+
+    monkeypatch.setattr(consumers, "get_user", database_down)
+    socket = raw_socket(headers=[(b"origin", b"http://localhost"), (b"cookie", cookie)])
+
+    connected, _ = await socket.connect()
+
+    assert connected
+    assert await socket.receive_output(timeout=3) == {"type": "websocket.close", "code": 4503}
 
 
 async def test_a_socket_closes_when_its_token_expires(raw_socket, user):

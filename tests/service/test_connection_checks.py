@@ -47,7 +47,8 @@ def test_a_connection_cut_while_idle_is_replaced_before_it_is_used(
         cursor.execute("SELECT pg_backend_pid()")
         (first_pid,) = cursor.fetchone()
     terminate(first_pid)  # as a database restart would
-    monkeypatch.setattr(base, "CHECK_AFTER_IDLE_SECONDS", 0.0)  # it has sat idle long enough
+    idle_for_long_enough = time.monotonic() + base.CHECK_AFTER_IDLE_SECONDS + 1
+    monkeypatch.setattr(base, "monotonic", lambda: idle_for_long_enough)
 
     connection.close_if_unusable_or_obsolete()
     with connection.cursor() as cursor:
