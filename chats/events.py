@@ -85,11 +85,11 @@ def _send_failed(group: str) -> None:
     logger.exception("channel layer send to %s failed; clients will recover with sync", group)
 
 
-async def _send(group: str, message: dict[str, Any]) -> None:
+async def _send(group: str, event: ChannelEvent) -> None:
     try:
         layer = get_channel_layer()
         if layer is not None:
-            await layer.group_send(group, message)
+            await layer.group_send(group, {**event, "group": group})
     except Exception:
         _send_failed(group)
 
@@ -101,18 +101,18 @@ class Publisher:
     for the loop and Redis took 41% of a post's time on it (bench/README.md, optimisations)."""
 
     def __init__(self) -> None:
-        self.queue: deque[tuple[str, dict[str, Any]]] = deque()
+        self.queue: deque[tuple[str, ChannelEvent]] = deque()
         self.draining: asyncio.Task[None] | None = None
 
-    def enqueue(self, group: str, message: dict[str, Any]) -> None:
+    def enqueue(self, group: str, event: ChannelEvent) -> None:
         """On the loop. While Redis stalls the queue is bounded by dropping chat events, which
         clients recover with sync; an event that closes or (un)subscribes sockets is kept, as no
         sync would bring it."""
-        if len(self.queue) >= PUBLISH_QUEUE_MAX and "chat_id" in message:
+        if len(self.queue) >= PUBLISH_QUEUE_MAX and "chat_id" in event:
             metrics.increment("chat_channel_layer_send_failures_total")
             logger.error("publish queue full; event to %s dropped", group)
             return
-        self.queue.append((group, message))
+        self.queue.append((group, event))
         if self.draining is None or self.draining.done():
             self.draining = asyncio.get_running_loop().create_task(self.drain())
 
@@ -129,12 +129,12 @@ _publishers: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Publisher]" =
 _publishers_lock = threading.Lock()
 
 
-def _publish_on(loop: asyncio.AbstractEventLoop, group: str, message: dict[str, Any]) -> None:
+def _publish_on(loop: asyncio.AbstractEventLoop, group: str, event: ChannelEvent) -> None:
     with _publishers_lock:
         publisher = _publishers.get(loop)
         if publisher is None:
             publisher = _publishers[loop] = Publisher()
-    loop.call_soon_threadsafe(publisher.enqueue, group, message)
+    loop.call_soon_threadsafe(publisher.enqueue, group, event)
 
 
 def _server_loop() -> asyncio.AbstractEventLoop | None:
@@ -150,16 +150,15 @@ def _server_loop() -> asyncio.AbstractEventLoop | None:
 
 def _group_send(group: str, event: ChannelEvent) -> None:
     """Never raises: the write has committed."""
-    message = {**event, "group": group}
     try:
         loop = _server_loop()
         if loop is None:
             # A Celery worker, a command, a stopped server: on a loop of this thread's own. By
             # default asgiref would hand it to the loop it recorded, which never runs it once
             # stopped, and the thread would wait for ever (a server that will not stop).
-            async_to_sync(_send, force_new_loop=True)(group, message)
+            async_to_sync(_send, force_new_loop=True)(group, event)
         else:
-            _publish_on(loop, group, message)
+            _publish_on(loop, group, event)
     except Exception:  # the loop closed in between (the server is stopping)
         _send_failed(group)
 
@@ -294,11 +293,9 @@ def presence(user_id: int, status: str, chat_ids: list[int]) -> None:
 
 async def typing(*, chat_id: int, user_id: int) -> None:
     """Typing is no write: it goes out at once, to every member but the typer."""
-    group = chat_group(chat_id)
     event: ChannelEvent = {
-        "group": group,
         "frame": encode_frame("typing", chat_id=chat_id, user_id=user_id),
         "chat_id": chat_id,
         "sender": user_id,
     }
-    await _send(group, dict(event))
+    await _send(chat_group(chat_id), event)

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import OperationalError
+from django.test import Client
 from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts import services as account_services
@@ -15,6 +16,12 @@ from tests.factories import PASSWORD, chat_factory
 from tests.realtime.conftest import access_token, sync
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+async def session_cookie(client: Client, user: User) -> bytes:
+    """The cookie of a browser signed in as the user."""
+    await sync(client.login)(login=user.login, password=PASSWORD)
+    return f"sessionid={client.cookies['sessionid'].value}".encode()
 
 
 async def test_a_bearer_subprotocol_opens_the_socket_and_says_hello(connect, user, other_user):
@@ -108,8 +115,7 @@ async def test_a_native_client_without_origin_may_connect(raw_socket, user):
 
 
 async def test_a_browser_session_authenticates_the_socket(raw_socket, user, client):
-    await sync(client.login)(login=user.login, password=PASSWORD)
-    cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
+    cookie = await session_cookie(client, user)
     socket = raw_socket(headers=[(b"origin", b"http://localhost"), (b"cookie", cookie)])
 
     connected, _ = await socket.connect()
@@ -129,8 +135,7 @@ async def test_a_socket_is_accepted_while_the_database_thread_is_busy(raw_socket
     if by == "token":
         options["subprotocols"] = ["bearer", await access_token(user)]
     else:
-        await sync(client.login)(login=user.login, password=PASSWORD)
-        headers.append((b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode()))
+        headers.append((b"cookie", await session_cookie(client, user)))
     socket = raw_socket(headers=headers, **options)
     queue_moves = threading.Event()
     busy = asyncio.ensure_future(sync(queue_moves.wait)())
@@ -150,8 +155,7 @@ async def test_a_browser_socket_opened_while_the_database_is_down_closes_with_45
     raw_socket, user, client, monkeypatch
 ):
     """As a token socket does: "try again later", and the page reconnects by itself."""
-    await sync(client.login)(login=user.login, password=PASSWORD)
-    cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
+    cookie = await session_cookie(client, user)
 
     async def database_down(scope: dict) -> User:
         raise OperationalError("the database is restarting")
