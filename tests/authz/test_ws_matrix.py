@@ -22,33 +22,21 @@ leaves the database as it was.
 
 import itertools
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from channels.layers import channel_layers, get_channel_layer
-from django.core.management import call_command
 
 from chatproject.asgi import application
 from chats.models import ChatType, Membership, Message
 from tests.authz.world import Cell, World, params, snapshot, table, world_build
 from tests.realtime.conftest import ORIGIN, Socket, sync
 
-# The consumer reads the database from its own thread, so the world must be committed. Instead of
-# emptying the database after every cell (`django_db(transaction=True)`, which costs more than
-# the cell itself), the world is built in that thread too, outside the test's transaction, with
-# logins of its own per cell; the database is emptied once after the last cell, exactly as a
-# transactional test leaves it (and once before the first, in case a run was killed midway).
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _empty_database_around(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
-    with django_db_blocker.unblock():
-        call_command("flush", verbosity=0, interactive=False)
-    yield
-    with django_db_blocker.unblock():
-        call_command("flush", verbosity=0, interactive=False)
+# The consumer reads and writes the database from its own thread, so the world must be committed
+# and the test may hold no transaction of its own: on SQLite an open transaction in the test's
+# thread locks every table against the consumer's.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 _world_numbers = itertools.count()
