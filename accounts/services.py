@@ -14,17 +14,8 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from accounts import signals
 from accounts.models import User, UserStatus
-from chats import events
-from chats.models import AuditAction, Report, ReportStatus
-from chats.services import (
-    audit_record,
-    moderation_permission_check,
-    moderation_reason_check,
-    presence_announce,
-    report_close,
-    report_open_locked,
-)
 
 
 def _password_check_strength(password: str, *, user: User, field: str) -> None:
@@ -62,7 +53,7 @@ def user_update(*, user: User, name: str | None = None, status: UserStatus | Non
         fields.append("status")
     user.save(update_fields=fields)
     if announce:
-        presence_announce(user=user)
+        signals.status_changed.send(sender=User, user=user)
     return user
 
 
@@ -133,7 +124,7 @@ def logout(*, user: User, refresh: str) -> None:
     token.blacklist()
     session_id = token.get(SESSION_CLAIM)
     if session_id:
-        events.session_close(str(session_id))
+        signals.session_ended.send(sender=User, session_id=str(session_id))
 
 
 def refresh_tokens_revoke_all(*, user: User) -> None:
@@ -156,7 +147,7 @@ def user_password_change(*, user: User, old_password: str, new_password: str) ->
     user.set_password(new_password)
     user.save(update_fields=["password", "updated"])
     refresh_tokens_revoke_all(user=user)
-    events.sessions_close(user.pk)
+    signals.sessions_revoked.send(sender=User, user_id=user.pk)
     return tokens_issue(user=user)
 
 
@@ -170,7 +161,7 @@ def session_logout(*, request: HttpRequest) -> None:
     session_key = request.session.session_key
     logout_session(request)
     if session_key:
-        events.session_close(browser_session_id(session_key))
+        signals.session_ended.send(sender=User, session_id=browser_session_id(session_key))
 
 
 @transaction.atomic
@@ -179,71 +170,4 @@ def user_deactivate(*, user: User) -> None:
     user.is_active = False
     user.save(update_fields=["is_active", "updated"])
     refresh_tokens_revoke_all(user=user)
-    events.sessions_close(user.pk)
-
-
-# --- Moderation ----------------------------------------------------------------------------------
-# Called by the admin's actions; see docs/moderation.md. Each checks the moderator's permission
-# and writes an audit entry in the same transaction.
-
-
-def _ban_target_locked(*, user: User, moderator: User, doing: str) -> User:
-    if user.pk == moderator.pk:
-        raise exceptions.ValidationError({"detail": f"You cannot {doing} yourself."})
-    locked = User.objects.select_for_update().get(pk=user.pk)
-    if (locked.is_staff or locked.is_superuser) and not moderator.is_superuser:
-        raise exceptions.PermissionDenied(f"Only a superuser may {doing} staff.")
-    return locked
-
-
-@transaction.atomic
-def user_ban(*, user: User, moderator: User, reason: str, report: Report | None = None) -> User:
-    """Deactivate an account for a reason: user_deactivate blacklists its refresh tokens and
-    closes its sockets on every process (4403), and the audit trail records who and why.
-
-    `report` is the report the moderator acted on, if any: it must be open and about a message
-    of this user, and it closes as banned.
-    """
-    moderation_permission_check(
-        moderator=moderator, permission="accounts.ban_user", doing="ban users"
-    )
-    reason = moderation_reason_check(reason, required=True)
-    if report is not None:
-        moderation_permission_check(
-            moderator=moderator, permission="chats.change_report", doing="handle reports"
-        )
-        report = report_open_locked(report=report)
-        if report.message.user_id != user.pk:
-            raise exceptions.ValidationError({"detail": "The report is about another user."})
-    user = _ban_target_locked(user=user, moderator=moderator, doing="ban")
-    if not user.is_active:
-        raise exceptions.ValidationError({"detail": f"{user.login} is already deactivated."})
-    user_deactivate(user=user)
-    if report is not None:
-        report_close(report=report, moderator=moderator, status=ReportStatus.BANNED)
-    audit_record(
-        moderator=moderator,
-        action=AuditAction.USER_BAN,
-        reason=reason,
-        target_user=user,
-        report=report,
-    )
-    return user
-
-
-@transaction.atomic
-def user_unban(*, user: User, moderator: User, reason: str = "") -> User:
-    """Reactivate a banned account. Its old tokens stay revoked: the user signs in again."""
-    moderation_permission_check(
-        moderator=moderator, permission="accounts.ban_user", doing="unban users"
-    )
-    reason = moderation_reason_check(reason, required=False)
-    user = _ban_target_locked(user=user, moderator=moderator, doing="unban")
-    if user.is_active:
-        raise exceptions.ValidationError({"detail": f"{user.login} is not deactivated."})
-    user.is_active = True
-    user.save(update_fields=["is_active", "updated"])
-    audit_record(
-        moderator=moderator, action=AuditAction.USER_UNBAN, reason=reason, target_user=user
-    )
-    return user
+    signals.sessions_revoked.send(sender=User, user_id=user.pk)

@@ -25,8 +25,10 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from rest_framework_simplejwt.tokens import AccessToken  # noqa: E402
 
 from accounts.models import User  # noqa: E402
-from chats import selectors, services  # noqa: E402
+from chats import selectors  # noqa: E402
 from chats.models import Chat, ChatType, Membership  # noqa: E402
+from chats.services.chats import chat_create  # noqa: E402
+from chats.services.messages import message_send  # noqa: E402
 
 
 def chats(count: int, size: int, tag: str) -> dict[str, Any]:
@@ -36,7 +38,7 @@ def chats(count: int, size: int, tag: str) -> dict[str, Any]:
     seeded = []
     for n in range(count):
         members = users[n * size : (n + 1) * size]
-        chat, _ = services.chat_create(
+        chat, _ = chat_create(
             creator=members[0],
             chat_type=ChatType.GROUP,
             title=f"bench {tag} {n}",
@@ -71,7 +73,7 @@ def post(chat_ids: list[int]) -> dict[str, Any]:
     last_seq = {}
     for chat in Chat.objects.filter(pk__in=chat_ids):
         author = cast(User, chat.creator)
-        message, _ = services.message_send(chat=chat, user=author, text="while you were away")
+        message, _ = message_send(chat=chat, user=author, text="while you were away")
         last_seq[chat.pk] = message.seq
     return {"last_seq": last_seq}
 
@@ -81,7 +83,7 @@ def send_queries() -> dict[str, Any]:
     author = cast(User, chat.creator)
     with CaptureQueriesContext(connection) as queries:
         found = selectors.chat_access(user=author, chat_id=chat.pk)
-        services.message_send(chat=found, user=author, text="counted", client_id="bench-count")
+        message_send(chat=found, user=author, text="counted", client_id="bench-count")
     return {"queries": len(queries.captured_queries)}
 
 

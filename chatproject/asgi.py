@@ -29,7 +29,7 @@ from channels.sessions import SessionMiddlewareStack  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from chatproject.origin import AllowedHostsOriginValidator  # noqa: E402
-from chats.routing import websocket_urlpatterns  # noqa: E402
+from chats.realtime.routing import websocket_urlpatterns  # noqa: E402
 
 if settings.EMBEDDED_CELERY:
     from chatproject.celery import start_embedded

@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from chatproject.health import healthz
 from chatproject.metrics import metrics_view
+from chatproject.paths import id_group
 from chats import web
 
 api_patterns: list[URLPattern | URLResolver] = [
@@ -27,7 +28,7 @@ urlpatterns = [
     path("login/", web.LoginView.as_view(), name="login"),
     path("register/", web.register, name="register"),
     path("logout/", web.logout, name="logout"),
-    re_path(r"^chats/(?P<chat_id>[0-9]{1,18})/$", web.chat_room, name="room"),
+    re_path(rf"^chats/{id_group('chat_id')}/$", web.chat_room, name="room"),
 ]
 
 handler404 = "chatproject.exceptions.page_not_found"

@@ -2,6 +2,7 @@
 the same number of queries for 1 row or 100."""
 
 import re
+from typing import NamedTuple
 
 from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db import connection
@@ -74,6 +75,20 @@ def chat_states_for_user(*, user: User) -> list[dict[str, int]]:
     return list(states.values("id", "last_seq", "unread_count"))  # type: ignore[misc]
 
 
+class ChatSummary(NamedTuple):
+    """What a chat's payload shows beyond the chat's row, for an event about the chat."""
+
+    member_count: int
+    last_message: Message | None
+
+
+def chat_summary(*, chat: Chat) -> ChatSummary:
+    last_message = (
+        Message.objects.select_related("user").filter(chat=chat, seq=chat.last_seq).first()
+    )
+    return ChatSummary(Membership.objects.filter(chat=chat).count(), last_message)
+
+
 def chat_access(*, user: User, chat_id: int) -> Chat:
     """The chat, if the user is a member, without the per-member annotations: one indexed query,
     for the many paths (posting, history, members) that only need the access check."""
@@ -143,11 +158,7 @@ _WORD = re.compile(r"\w+")
 
 
 def message_search(*, user: User, q: str, chat_id: int | None = None) -> QuerySet[Message]:
-    """Messages from the user's chats that contain every word of q (as a prefix), newest first.
-
-    PostgreSQL uses full-text search over a GIN index (migration 0002); SQLite falls back to
-    case-insensitive matching of each word at the start of a word of the text.
-    """
+    """Messages from the user's chats that contain every word of q (as a prefix), newest first."""
     words = _WORD.findall(q)
     if not words:
         raise exceptions.ValidationError({"q": ["Search for at least one word."]})
@@ -158,6 +169,15 @@ def message_search(*, user: User, q: str, chat_id: int | None = None) -> QuerySe
     )
     if chat_id is not None:
         messages = messages.filter(chat_id=chat_id)
+    return _words_as_prefixes(messages, q, words)
+
+
+def _words_as_prefixes(messages: QuerySet[Message], q: str, words: list[str]) -> QuerySet[Message]:
+    """Messages whose text has every word of q as the prefix of a word.
+
+    PostgreSQL uses full-text search over a GIN index (migration 0002); SQLite falls back to
+    case-insensitive matching of each word at the start of a word of the text.
+    """
     if connection.vendor == "postgresql":
         terms = [_tsquery_prefix(piece) for piece in q.split() if _WORD.search(piece)]
         query = SearchQuery(" & ".join(terms), search_type="raw", config=SEARCH_CONFIG)
@@ -227,10 +247,4 @@ def message_text_search(*, messages: QuerySet[Message], q: str) -> QuerySet[Mess
     words = _WORD.findall(q)
     if not words:
         return messages.filter(text__icontains=q.strip())
-    if connection.vendor == "postgresql":
-        terms = [_tsquery_prefix(piece) for piece in q.split() if _WORD.search(piece)]
-        query = SearchQuery(" & ".join(terms), search_type="raw", config=SEARCH_CONFIG)
-        return messages.annotate(search=message_search_vector()).filter(search=query)
-    for word in words:
-        messages = messages.filter(text__iregex=rf"\b{re.escape(word)}")
-    return messages
+    return _words_as_prefixes(messages, q, words)

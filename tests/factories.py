@@ -6,8 +6,9 @@ from collections.abc import Sequence
 import factory
 
 from accounts.models import User
-from chats import services
 from chats.models import Chat, ChatType, Message
+from chats.services.chats import chat_create
+from chats.services.messages import message_send
 
 PASSWORD = "correct-horse-battery-staple"  # noqa: S105
 
@@ -34,7 +35,7 @@ def chat_factory(
     chat_type: ChatType = ChatType.GROUP,
     title: str = "Team",
 ) -> Chat:
-    chat, _ = services.chat_create(
+    chat, _ = chat_create(
         creator=owner,
         chat_type=chat_type,
         title="" if chat_type == ChatType.DIRECT else title,
@@ -45,6 +46,5 @@ def chat_factory(
 
 def messages_factory(chat: Chat, author: User, count: int, text: str = "message") -> list[Message]:
     return [
-        services.message_send(chat=chat, user=author, text=f"{text} {n}")[0]
-        for n in range(1, count + 1)
+        message_send(chat=chat, user=author, text=f"{text} {n}")[0] for n in range(1, count + 1)
     ]

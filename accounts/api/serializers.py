@@ -1,6 +1,9 @@
+from typing import Any
+
 from rest_framework import serializers
 
 from accounts.models import LOGIN_PATTERN, User, UserStatus
+from accounts.payloads import user_payload
 from chatproject.serializers import StrictSerializer
 
 
@@ -9,6 +12,9 @@ class UserSerializer(serializers.ModelSerializer):
         model = User
         fields = ("id", "login", "name", "status", "last_seen", "created", "updated")
         read_only_fields = fields
+
+    def to_representation(self, user: User) -> dict[str, Any]:
+        return user_payload(user)
 
 
 class UserBriefSerializer(serializers.ModelSerializer):

@@ -24,6 +24,7 @@ from accounts.models import User
 from chatproject.openapi import error_responses
 from chatproject.pagination import ListCursorPagination
 from chatproject.parsers import JSONParser
+from chatproject.paths import ID_PATTERN
 from chatproject.throttles import LoginAddressThrottle, LoginUserThrottle, RegisterThrottle
 
 
@@ -115,7 +116,7 @@ class LogoutView(APIView):
 class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = UserSerializer
     pagination_class = ListCursorPagination
-    lookup_value_regex = r"[0-9]{1,18}"
+    lookup_value_regex = ID_PATTERN
 
     def get_queryset(self) -> QuerySet[User]:
         if self.action == "list":

@@ -1,6 +1,5 @@
 from typing import Any
 
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.api.serializers import UserBriefSerializer, UserSerializer
@@ -20,6 +19,7 @@ from chats.models import (
     Role,
     ScheduledMessage,
 )
+from chats.payloads import chat_payload, member_payload, message_payload
 
 BIGINT_MAX = 2**63 - 1
 
@@ -49,7 +49,7 @@ class MessageSerializer(serializers.ModelSerializer):
     chat_id = serializers.IntegerField(read_only=True)
     user_id = serializers.IntegerField(read_only=True, allow_null=True)
     author = UserBriefSerializer(source="user", read_only=True, allow_null=True)
-    text = serializers.SerializerMethodField()
+    text = serializers.CharField(read_only=True, help_text="Empty once deleted.")
 
     class Meta:
         model = Message
@@ -68,31 +68,8 @@ class MessageSerializer(serializers.ModelSerializer):
         )
         read_only_fields = fields
 
-    def get_text(self, message: Message) -> str:
-        return "" if message.deleted else message.text
-
     def to_representation(self, message: Message) -> dict[str, Any]:
-        """The fields declared above, built directly: every history page, sync batch and event
-        serializes messages, and DRF's per-field machinery was a third of a history request's
-        CPU in the profile (bench/README.md)."""
-        author = message.user
-        return {
-            "id": message.pk,
-            "chat_id": message.chat_id,
-            "seq": message.seq,
-            "user_id": message.user_id,
-            "author": None if author is None else {"id": author.pk, "name": author.name},
-            "text": self.get_text(message),
-            "client_id": message.client_id,
-            "created": _timestamp.to_representation(message.created),
-            "updated": _timestamp.to_representation(message.updated),
-            "edited": message.edited,
-            "deleted": message.deleted,
-        }
-
-
-# Formats as every DateTimeField of the API does: in the server's time zone, ISO 8601.
-_timestamp = serializers.DateTimeField()
+        return message_payload(message)
 
 
 class ChatSerializer(serializers.ModelSerializer):
@@ -102,7 +79,7 @@ class ChatSerializer(serializers.ModelSerializer):
     member_count = serializers.IntegerField(read_only=True)
     my_role = serializers.ChoiceField(choices=Role.choices, read_only=True)
     unread_count = serializers.IntegerField(read_only=True)
-    last_message = serializers.SerializerMethodField()
+    last_message = MessageSerializer(read_only=True, allow_null=True)
 
     class Meta:
         model = Chat
@@ -122,33 +99,16 @@ class ChatSerializer(serializers.ModelSerializer):
         )
         read_only_fields = fields
 
-    @extend_schema_field(MessageSerializer(allow_null=True))
-    def get_last_message(self, chat: Chat) -> dict[str, Any] | None:
-        last = getattr(chat, "last_messages", None)
-        return MessageSerializer(last[0]).data if last else None
-
-
-def chat_payload(
-    chat: Chat,
-    *,
-    my_role: str | None = None,
-    member_count: int | None = None,
-    unread_count: int = 0,
-) -> dict[str, Any]:
-    """A Chat for an event. Without my_role, the per-member fields are left out."""
-    chat.my_role = my_role  # type: ignore[attr-defined]
-    chat.unread_count = unread_count  # type: ignore[attr-defined]
-    chat.member_count = (  # type: ignore[attr-defined]
-        member_count if member_count is not None else chat.memberships.count()
-    )
-    if not hasattr(chat, "last_messages"):
-        chat.last_messages = list(  # type: ignore[attr-defined]
-            Message.objects.select_related("user").filter(chat=chat, seq=chat.last_seq)
+    def to_representation(self, chat: Chat) -> dict[str, Any]:
+        """The chat with the per-member annotations of selectors.chat_list_for_user."""
+        last = chat.last_messages  # type: ignore[attr-defined]
+        return chat_payload(
+            chat,
+            member_count=chat.member_count,  # type: ignore[attr-defined]
+            last_message=last[0] if last else None,
+            my_role=chat.my_role,  # type: ignore[attr-defined]
+            unread_count=chat.unread_count,  # type: ignore[attr-defined]
         )
-    data = dict(ChatSerializer(chat).data)
-    if my_role is None:
-        del data["my_role"], data["unread_count"]
-    return data
 
 
 class MemberSerializer(serializers.ModelSerializer):
@@ -158,6 +118,9 @@ class MemberSerializer(serializers.ModelSerializer):
         model = Membership
         fields = ("user", "role", "joined")
         read_only_fields = fields
+
+    def to_representation(self, membership: Membership) -> dict[str, Any]:
+        return member_payload(membership)
 
 
 class ChatDetailSerializer(serializers.Serializer):

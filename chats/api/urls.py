@@ -1,5 +1,6 @@
 from django.urls import path, re_path
 
+from chatproject.paths import id_group
 from chats.api.views import (
     ChatViewSet,
     MemberViewSet,
@@ -9,24 +10,25 @@ from chats.api.views import (
     ScheduledMessageViewSet,
 )
 
-ID = r"(?P<%s>[0-9]{1,18})"
-CHAT = ID % "chat_id"
+CHAT = id_group("chat_id")
 
 urlpatterns = [
     path("chats/", ChatViewSet.as_view({"get": "list", "post": "create"}), name="chat-list"),
     re_path(
-        rf"^chats/{ID % 'pk'}/$",
+        rf"^chats/{id_group('pk')}/$",
         ChatViewSet.as_view({"get": "retrieve", "patch": "partial_update", "delete": "destroy"}),
         name="chat-detail",
     ),
-    re_path(rf"^chats/{ID % 'pk'}/read/$", ChatViewSet.as_view({"post": "read"}), name="chat-read"),
+    re_path(
+        rf"^chats/{id_group('pk')}/read/$", ChatViewSet.as_view({"post": "read"}), name="chat-read"
+    ),
     re_path(
         rf"^chats/{CHAT}/members/$",
         MemberViewSet.as_view({"get": "list", "post": "create"}),
         name="member-list",
     ),
     re_path(
-        rf"^chats/{CHAT}/members/{ID % 'user_id'}/$",
+        rf"^chats/{CHAT}/members/{id_group('user_id')}/$",
         MemberViewSet.as_view({"patch": "partial_update", "delete": "destroy"}),
         name="member-detail",
     ),
@@ -36,12 +38,12 @@ urlpatterns = [
         name="message-list",
     ),
     re_path(
-        rf"^chats/{CHAT}/messages/{ID % 'pk'}/$",
+        rf"^chats/{CHAT}/messages/{id_group('pk')}/$",
         MessageViewSet.as_view({"patch": "partial_update", "delete": "destroy"}),
         name="message-detail",
     ),
     re_path(
-        rf"^chats/{CHAT}/messages/{ID % 'message_id'}/report/$",
+        rf"^chats/{CHAT}/messages/{id_group('message_id')}/report/$",
         MessageReportViewSet.as_view({"post": "create"}),
         name="message-report",
     ),
@@ -51,7 +53,7 @@ urlpatterns = [
         name="scheduled-list",
     ),
     re_path(
-        rf"^chats/{CHAT}/scheduled/{ID % 'pk'}/$",
+        rf"^chats/{CHAT}/scheduled/{id_group('pk')}/$",
         ScheduledMessageViewSet.as_view(
             {"get": "retrieve", "patch": "partial_update", "delete": "destroy"}
         ),

@@ -14,8 +14,9 @@ from rest_framework.serializers import BaseSerializer
 from accounts.models import User
 from chatproject.openapi import error_responses
 from chatproject.pagination import ListCursorPagination
+from chatproject.paths import ID_PATTERN
 from chatproject.throttles import MessageSendThrottle
-from chats import selectors, services
+from chats import selectors
 from chats.api.serializers import (
     ChatCreateSerializer,
     ChatDetailSerializer,
@@ -38,8 +39,12 @@ from chats.api.serializers import (
     SearchQuerySerializer,
 )
 from chats.models import Chat, Membership, Message, ScheduledMessage
+from chats.moderation.services import report_create
+from chats.services.chats import chat_create, chat_delete, chat_update
+from chats.services.members import member_add, member_remove, member_role_set
+from chats.services.messages import message_delete, message_edit, message_send, read_mark
+from chats.services.scheduling import message_schedule, scheduled_cancel, scheduled_update
 
-ID_PATTERN = r"[0-9]{1,18}"
 CHAT_ID = OpenApiParameter("chat_id", int, OpenApiParameter.PATH)
 
 
@@ -124,7 +129,7 @@ class ChatViewSet(CurrentUserMixin, viewsets.GenericViewSet):
         return self.get_paginated_response(ChatSerializer(page, many=True).data)
 
     def create(self, request: Request) -> Response:
-        chat, created = services.chat_create(
+        chat, created = chat_create(
             creator=self.user, **_validated(ChatCreateSerializer, request.data)
         )
         return self._chat_response(
@@ -139,13 +144,11 @@ class ChatViewSet(CurrentUserMixin, viewsets.GenericViewSet):
 
     def partial_update(self, request: Request, pk: str) -> Response:
         chat = self.get_object()
-        services.chat_update(
-            chat=chat, actor=self.user, **_validated(ChatUpdateSerializer, request.data)
-        )
+        chat_update(chat=chat, actor=self.user, **_validated(ChatUpdateSerializer, request.data))
         return self._chat_response(chat.pk)
 
     def destroy(self, request: Request, pk: str) -> Response:
-        services.chat_delete(chat=self.get_object(), actor=self.user)
+        chat_delete(chat=self.get_object(), actor=self.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
@@ -156,7 +159,7 @@ class ChatViewSet(CurrentUserMixin, viewsets.GenericViewSet):
     @action(detail=True, methods=["post"])
     def read(self, request: Request, pk: str) -> Response:
         seq = _validated(ReadSerializer, request.data)["seq"]
-        services.read_mark(chat=self.get_object(), user=self.user, seq=seq)
+        read_mark(chat=self.get_object(), user=self.user, seq=seq)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -198,7 +201,7 @@ class MemberViewSet(ChatScopedMixin, viewsets.GenericViewSet):
 
     def create(self, request: Request, chat_id: str) -> Response:
         chat = self.get_chat()
-        membership = services.member_add(
+        membership = member_add(
             chat=chat, actor=self.user, **_validated(MemberAddSerializer, request.data)
         )
         member = selectors.member_get(chat=chat, user_id=membership.user_id)
@@ -207,13 +210,13 @@ class MemberViewSet(ChatScopedMixin, viewsets.GenericViewSet):
     def partial_update(self, request: Request, chat_id: str, user_id: str) -> Response:
         chat = self.get_chat()
         role = _validated(MemberRoleSerializer, request.data)["role"]
-        services.member_role_set(chat=chat, actor=self.user, user_id=int(user_id), role=role)
+        member_role_set(chat=chat, actor=self.user, user_id=int(user_id), role=role)
         return Response(
             MemberSerializer(selectors.member_get(chat=chat, user_id=int(user_id))).data
         )
 
     def destroy(self, request: Request, chat_id: str, user_id: str) -> Response:
-        services.member_remove(chat=self.get_chat(), actor=self.user, user_id=int(user_id))
+        member_remove(chat=self.get_chat(), actor=self.user, user_id=int(user_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -263,7 +266,7 @@ class MessageViewSet(ChatScopedMixin, viewsets.GenericViewSet):
         )
 
     def create(self, request: Request, chat_id: str) -> Response:
-        message, created = services.message_send(
+        message, created = message_send(
             chat=self.get_chat(),
             user=self.user,
             **_validated(MessageCreateSerializer, request.data),
@@ -274,13 +277,13 @@ class MessageViewSet(ChatScopedMixin, viewsets.GenericViewSet):
     def partial_update(self, request: Request, chat_id: str, pk: str) -> Response:
         message = selectors.message_get(chat=self.get_chat(), message_id=int(pk))
         text = _validated(MessageEditSerializer, request.data)["text"]
-        message = services.message_edit(message=message, actor=self.user, text=text)
+        message = message_edit(message=message, actor=self.user, text=text)
         return Response(MessageSerializer(message).data)
 
     def destroy(self, request: Request, chat_id: str, pk: str) -> Response:
         chat = selectors.chat_get_for_moderation(user=self.user, chat_id=int(chat_id))
         message = selectors.message_get(chat=chat, message_id=int(pk))
-        services.message_delete(message=message, actor=self.user)
+        message_delete(message=message, actor=self.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -356,7 +359,7 @@ class ScheduledMessageViewSet(ChatScopedMixin, viewsets.GenericViewSet[Scheduled
         return self.get_paginated_response(ScheduledMessageSerializer(page, many=True).data)
 
     def create(self, request: Request, chat_id: str) -> Response:
-        scheduled = services.message_schedule(
+        scheduled = message_schedule(
             chat=self.get_chat(),
             user=self.user,
             **_validated(ScheduledCreateSerializer, request.data),
@@ -369,11 +372,11 @@ class ScheduledMessageViewSet(ChatScopedMixin, viewsets.GenericViewSet[Scheduled
     def partial_update(self, request: Request, chat_id: str, pk: str) -> Response:
         scheduled = self.get_scheduled()  # first: someone else's row is 404 whatever the body
         changes = _validated(ScheduledUpdateSerializer, request.data)
-        scheduled = services.scheduled_update(scheduled=scheduled, **changes)
+        scheduled = scheduled_update(scheduled=scheduled, **changes)
         return Response(ScheduledMessageSerializer(scheduled).data)
 
     def destroy(self, request: Request, chat_id: str, pk: str) -> Response:
-        services.scheduled_cancel(scheduled=self.get_scheduled())
+        scheduled_cancel(scheduled=self.get_scheduled())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -403,6 +406,6 @@ class MessageReportViewSet(ChatScopedMixin, viewsets.GenericViewSet):
         # First the lookups: a non-member gets 404 whatever the body.
         message = selectors.message_get(chat=self.get_chat(), message_id=int(message_id))
         reason = _validated(ReportCreateSerializer, request.data)["reason"]
-        report, created = services.report_create(message=message, reporter=self.user, reason=reason)
+        report, created = report_create(message=message, reporter=self.user, reason=reason)
         status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
         return Response(ReportSerializer(report).data, status=status_code)

@@ -26,7 +26,6 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 
 from accounts.models import User
 from accounts.services import tokens_issue
-from chats import services
 from chats.models import (
     AuditEntry,
     Chat,
@@ -38,6 +37,10 @@ from chats.models import (
     Role,
     ScheduledMessage,
 )
+from chats.moderation.services import report_create
+from chats.services.members import member_role_set
+from chats.services.messages import message_send
+from chats.services.scheduling import message_schedule
 from tests.factories import UserFactory, chat_factory
 
 COLUMNS = ("anonymous", "deactivated", "non-member", "member", "admin", "owner", "staff")
@@ -124,15 +127,13 @@ def _post_as(chat: Chat, owner: User, author: User) -> tuple[Message, ScheduledM
     the author posts while an admin and is then made a plain member again."""
     promote = chat.chat_type == ChatType.CHANNEL
     if promote:
-        services.member_role_set(chat=chat, actor=owner, user_id=author.pk, role=Role.ADMIN)
-    message, _ = services.message_send(
-        chat=chat, user=author, text=f"{SEARCH_WORD} over the harbour"
-    )
-    scheduled = services.message_schedule(
+        member_role_set(chat=chat, actor=owner, user_id=author.pk, role=Role.ADMIN)
+    message, _ = message_send(chat=chat, user=author, text=f"{SEARCH_WORD} over the harbour")
+    scheduled = message_schedule(
         chat=chat, user=author, text="see you tomorrow", send_at=timezone.now() + timedelta(days=1)
     )
     if promote:
-        services.member_role_set(chat=chat, actor=owner, user_id=author.pk, role=Role.MEMBER)
+        member_role_set(chat=chat, actor=owner, user_id=author.pk, role=Role.MEMBER)
     return message, scheduled
 
 
@@ -157,11 +158,11 @@ def world_build(chat_type: str, column: str, suffix: str = "") -> World:
     else:
         members = [users[name] for name in ("adam", "mia", "tom", "wendy")]
         chat = chat_factory(olivia, members, chat_type=ChatType(chat_type), title="Harbour")
-        services.member_role_set(chat=chat, actor=olivia, user_id=users["adam"].pk, role=Role.ADMIN)
+        member_role_set(chat=chat, actor=olivia, user_id=users["adam"].pk, role=Role.ADMIN)
         caller_name = CALLERS.get(column)
         target = users["tom"]
         message, scheduled = _post_as(chat, olivia, target)
-        report, _ = services.report_create(message=message, reporter=users["wendy"], reason="spam")
+        report, _ = report_create(message=message, reporter=users["wendy"], reason="spam")
     caller = users[caller_name] if caller_name else None
     # A group of the caller's own, for requests that pair it with an object from the chat above.
     mine = chat_factory(caller, [], title="Mine") if caller else chat

@@ -16,8 +16,13 @@ from django.utils import timezone
 
 from accounts.models import User
 from chatproject.celery import app
-from chats import services
 from chats.models import Chat, Connection, Message, ScheduledMessage, ScheduledStatus
+from chats.services.scheduling import (
+    DELIVER_TASK,
+    message_schedule,
+    scheduled_cancel,
+    scheduled_due_ids,
+)
 from tests.factories import UserFactory, chat_factory
 from tests.realtime.conftest import sync
 
@@ -38,7 +43,7 @@ async def wait_until(condition: Callable[[], bool], timeout: float = 20) -> None
 
 
 def schedule_in(chat: Chat, user: User, seconds: float, text: str = "later") -> ScheduledMessage:
-    return services.message_schedule(
+    return message_schedule(
         chat=chat, user=user, text=text, send_at=timezone.now() + timedelta(seconds=seconds)
     )
 
@@ -89,7 +94,7 @@ async def test_a_canceled_message_is_never_delivered(start, user, other_user):
     chat = await sync(chat_factory)(user, [other_user])
     scheduled = await sync(schedule_in)(chat, user, 2)
 
-    await sync(services.scheduled_cancel)(scheduled=scheduled)
+    await sync(scheduled_cancel)(scheduled=scheduled)
     await asyncio.sleep(5)
 
     assert not await sync(Message.objects.filter(chat=chat).exists)()
@@ -105,7 +110,7 @@ async def test_two_workers_and_beat_deliver_each_of_50_due_messages_once(start, 
         send_at=timezone.now() - timedelta(seconds=1)
     )
     for scheduled_id in ids:  # eta tasks racing the beat's dispatcher for the same rows
-        app.send_task(services.DELIVER_TASK, args=[scheduled_id])
+        app.send_task(DELIVER_TASK, args=[scheduled_id])
 
     start("w1")
     start("w2")
@@ -148,7 +153,7 @@ async def test_many_deliveries_from_a_worker_leak_no_redis_connections(start, us
         send_at=timezone.now()
     )
     for row in rows:
-        app.send_task(services.DELIVER_TASK, args=[row.pk])
+        app.send_task(DELIVER_TASK, args=[row.pk])
     await wait_until(lambda: Message.objects.filter(chat=chat).count() == 101, timeout=60)
 
     assert warm.pk
@@ -160,4 +165,4 @@ def test_only_pending_due_rows_are_dispatched(db, user):
     due = schedule_in(chat, user, 60)
     ScheduledMessage.objects.filter(pk=due.pk).update(send_at=timezone.now())
 
-    assert services.scheduled_due_ids() == [due.pk]
+    assert scheduled_due_ids() == [due.pk]

@@ -11,8 +11,9 @@ from typing import Any, cast
 import pytest
 
 from accounts.models import User
-from chats import events, services
 from chats.models import Chat, ChatType, Role
+from chats.realtime import events
+from chats.services.members import member_add
 from tests.factories import UserFactory, chat_factory
 
 Event = tuple[str, dict[str, Any]]
@@ -49,7 +50,7 @@ def group(user: User, other_user: User) -> Chat:
 def team(user: User, other_user: User, carol: User) -> Chat:
     """A group owned by Alice, with Carol as admin and Bob as a plain member."""
     chat = chat_factory(user, [other_user], title="Team")
-    services.member_add(chat=chat, actor=user, user_id=carol.pk, role=Role.ADMIN)
+    member_add(chat=chat, actor=user, user_id=carol.pk, role=Role.ADMIN)
     return chat
 
 
@@ -57,7 +58,7 @@ def team(user: User, other_user: User, carol: User) -> Chat:
 def channel(user: User, other_user: User, carol: User) -> Chat:
     """A channel owned by Alice, with Carol as admin and Bob as a reader."""
     chat = chat_factory(user, [other_user], chat_type=ChatType.CHANNEL, title="News")
-    services.member_add(chat=chat, actor=user, user_id=carol.pk, role=Role.ADMIN)
+    member_add(chat=chat, actor=user, user_id=carol.pk, role=Role.ADMIN)
     return chat
 
 

@@ -9,15 +9,15 @@ import pytest
 from rest_framework.test import APIClient
 
 from accounts.models import User
-from chats import services
 from chats.models import Chat, Membership, Message
+from chats.services.messages import message_send
 
 TOO_BIG_FOR_BIGINT = ["9223372036854775808", "99999999999999999999", "9" * 40]
 
 
 @pytest.fixture
 def message(group: Chat, user: User) -> Message:
-    return services.message_send(chat=group, user=user, text="original")[0]
+    return message_send(chat=group, user=user, text="original")[0]
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ import pytest
 from rest_framework.test import APIClient
 
 from accounts.models import User
-from chats import services
 from chats.models import Chat, ChatType
+from chats.services.messages import message_delete, read_mark
 from tests.factories import chat_factory, messages_factory
 
 
@@ -82,7 +82,7 @@ def test_a_deleted_last_message_shows_as_a_tombstone(
     api: APIClient, group: Chat, other_user: User
 ) -> None:
     (message,) = messages_factory(group, other_user, 1, text="oops")
-    services.message_delete(message=message, actor=other_user)
+    message_delete(message=message, actor=other_user)
 
     last = the_chat(api, group)["last_message"]
 
@@ -95,7 +95,7 @@ def test_unread_counts_other_peoples_messages_after_my_read_marker(
     messages_factory(group, other_user, 5)
     assert the_chat(api, group)["unread_count"] == 5
 
-    services.read_mark(chat=group, user=user, seq=2)
+    read_mark(chat=group, user=user, seq=2)
 
     assert the_chat(api, group)["unread_count"] == 3
 
@@ -120,7 +120,7 @@ def test_deleted_messages_are_not_unread(
     api: APIClient, group: Chat, user: User, other_user: User
 ) -> None:
     first, second, third = messages_factory(group, other_user, 3)
-    services.message_delete(message=second, actor=other_user)
+    message_delete(message=second, actor=other_user)
 
     assert the_chat(api, group)["unread_count"] == 2
 

@@ -14,8 +14,11 @@ from pytest_django import DjangoCaptureOnCommitCallbacks
 from rest_framework.test import APIClient
 
 from accounts.models import User
-from chats import events, services
 from chats.models import Chat, Message
+from chats.realtime import events
+from chats.services.chats import chat_update
+from chats.services.members import member_add
+from chats.services.messages import message_delete, message_edit, message_send, read_mark
 from tests.chats.conftest import Event
 from tests.factories import chat_factory
 
@@ -103,7 +106,7 @@ def test_editing_publishes_message_updated(
     sent_events: list[Event],
     django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
 ) -> None:
-    message, _ = services.message_send(chat=group, user=user, text="tpyo")
+    message, _ = message_send(chat=group, user=user, text="tpyo")
 
     with django_capture_on_commit_callbacks(execute=True):
         response = api.patch(
@@ -126,7 +129,7 @@ def test_deleting_publishes_the_tombstone_as_message_updated(
     sent_events: list[Event],
     django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
 ) -> None:
-    message, _ = services.message_send(chat=group, user=other_user, text="rude")
+    message, _ = message_send(chat=group, user=other_user, text="rude")
 
     with django_capture_on_commit_callbacks(execute=True):
         api.delete(f"/api/chats/{group.pk}/messages/{message.pk}/")
@@ -147,7 +150,7 @@ def test_a_rolled_back_post_publishes_nothing(
     django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
 ) -> None:
     def post() -> object:
-        return services.message_send(chat=group, user=user, text="never happened")
+        return message_send(chat=group, user=user, text="never happened")
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks, pytest.raises(RuntimeError):
         rolled_back(post)
@@ -167,13 +170,13 @@ def test_any_rolled_back_write_publishes_nothing(
     django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
     write: str,
 ) -> None:
-    message, _ = services.message_send(chat=group, user=user, text="hello")
+    message, _ = message_send(chat=group, user=user, text="hello")
     do: dict[str, Callable[[], object]] = {
-        "edit": lambda: services.message_edit(message=message, actor=user, text="changed"),
-        "delete": lambda: services.message_delete(message=message, actor=user),
-        "read": lambda: services.read_mark(chat=group, user=other_user, seq=1),
-        "member_add": lambda: services.member_add(chat=group, actor=user, user_id=carol.pk),
-        "chat_update": lambda: services.chat_update(chat=group, actor=user, title="Renamed"),
+        "edit": lambda: message_edit(message=message, actor=user, text="changed"),
+        "delete": lambda: message_delete(message=message, actor=user),
+        "read": lambda: read_mark(chat=group, user=other_user, seq=1),
+        "member_add": lambda: member_add(chat=group, actor=user, user_id=carol.pk),
+        "chat_update": lambda: chat_update(chat=group, actor=user, title="Renamed"),
     }
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks, pytest.raises(RuntimeError):
@@ -234,7 +237,7 @@ def test_marking_read_tells_the_chat(
     sent_events: list[Event],
     django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
 ) -> None:
-    services.message_send(chat=group, user=other_user, text="hi")
+    message_send(chat=group, user=other_user, text="hi")
 
     with django_capture_on_commit_callbacks(execute=True):
         api.post(f"/api/chats/{group.pk}/read/", {"seq": 1}, format="json")
@@ -323,7 +326,7 @@ def test_a_channel_layer_failure_is_logged_not_raised(
     django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    with caplog.at_level(logging.ERROR, logger="chats.events"):
+    with caplog.at_level(logging.ERROR, logger="chats.realtime.events"):
         with django_capture_on_commit_callbacks(execute=True) as callbacks:
             response = api.post(f"/api/chats/{group.pk}/messages/", {"text": "hi"}, format="json")
 

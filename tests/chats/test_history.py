@@ -8,8 +8,8 @@ import pytest
 from rest_framework.test import APIClient
 
 from accounts.models import User
-from chats import services
 from chats.models import Chat
+from chats.services.messages import message_delete
 from tests.factories import messages_factory
 
 
@@ -135,7 +135,7 @@ def test_tombstones_keep_their_place_in_the_history(
     api: APIClient, group: Chat, user: User
 ) -> None:
     first, second, third = messages_factory(group, user, 3)
-    services.message_delete(message=second, actor=user)
+    message_delete(message=second, actor=user)
 
     page = history(api, group)
 

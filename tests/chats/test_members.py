@@ -6,8 +6,8 @@ import pytest
 from rest_framework.test import APIClient
 
 from accounts.models import User
-from chats import services
 from chats.models import Chat, ChatType, Membership, Role
+from chats.services.members import member_add
 from tests.chats.conftest import MakeUser
 from tests.factories import chat_factory
 
@@ -312,7 +312,7 @@ def test_an_admin_cannot_remove_the_owner(
 def test_an_admin_cannot_remove_another_admin(
     api_for: Callable[[User], APIClient], team: Chat, user: User, carol: User, dave: User
 ) -> None:
-    services.member_add(chat=team, actor=user, user_id=dave.pk, role=Role.ADMIN)
+    member_add(chat=team, actor=user, user_id=dave.pk, role=Role.ADMIN)
 
     response = api_for(carol).delete(f"/api/chats/{team.pk}/members/{dave.pk}/")
 
@@ -374,7 +374,7 @@ def test_without_admins_the_longest_standing_member_inherits(
     api: APIClient, user: User, other_user: User, carol: User
 ) -> None:
     chat = chat_factory(user, [other_user])
-    services.member_add(chat=chat, actor=user, user_id=carol.pk)
+    member_add(chat=chat, actor=user, user_id=carol.pk)
 
     api.delete(f"/api/chats/{chat.pk}/members/{user.pk}/")
 

@@ -6,8 +6,9 @@ import pytest
 from rest_framework.test import APIClient
 
 from accounts.models import User
-from chats import services
 from chats.models import Chat, Message
+from chats.services.members import member_remove
+from chats.services.messages import message_delete, message_send
 from tests.chats.conftest import MakeUser
 from tests.factories import chat_factory, messages_factory
 
@@ -15,8 +16,8 @@ from tests.factories import chat_factory, messages_factory
 @pytest.fixture
 def bobs_message(team: Chat, user: User, other_user: User) -> Message:
     """Bob's message in the team: seq 2, after one of Alice's."""
-    services.message_send(chat=team, user=user, text="before")
-    message, _ = services.message_send(chat=team, user=other_user, text="hello from bob")
+    message_send(chat=team, user=user, text="before")
+    message, _ = message_send(chat=team, user=other_user, text="hello from bob")
     return message
 
 
@@ -67,7 +68,7 @@ def test_a_non_member_editing_gets_404(
 def test_an_author_who_left_the_chat_can_no_longer_edit(
     api_for: Callable[[User], APIClient], bobs_message: Message, other_user: User
 ) -> None:
-    services.member_remove(chat=bobs_message.chat, actor=other_user, user_id=other_user.pk)
+    member_remove(chat=bobs_message.chat, actor=other_user, user_id=other_user.pk)
 
     response = api_for(other_user).patch(url(bobs_message), {"text": "x"}, format="json")
 
@@ -77,7 +78,7 @@ def test_an_author_who_left_the_chat_can_no_longer_edit(
 def test_a_deleted_message_cannot_be_edited(
     api_for: Callable[[User], APIClient], bobs_message: Message, other_user: User
 ) -> None:
-    services.message_delete(message=bobs_message, actor=other_user)
+    message_delete(message=bobs_message, actor=other_user)
 
     response = api_for(other_user).patch(url(bobs_message), {"text": "back"}, format="json")
 

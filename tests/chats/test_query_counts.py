@@ -11,8 +11,8 @@ from pytest_django import DjangoAssertNumQueries
 from rest_framework.test import APIClient
 
 from accounts.models import User
-from chats import services
 from chats.models import Chat
+from chats.services.messages import message_send
 from tests.chats.conftest import MakeUser
 from tests.factories import chat_factory
 
@@ -35,7 +35,7 @@ def crowd(user: User, make_user: MakeUser) -> Callable[[int], Chat]:
         members = [make_user() for _ in range(rows)]
         chat = chat_factory(user, members)
         for member in members:
-            services.message_send(chat=chat, user=member, text=f"needle from {member.login}")
+            message_send(chat=chat, user=member, text=f"needle from {member.login}")
         return chat
 
     return make
@@ -52,7 +52,7 @@ def test_chat_list(
     for _ in range(rows):
         author = make_user()
         chat = chat_factory(user, [author])
-        services.message_send(chat=chat, user=author, text="hi")
+        message_send(chat=chat, user=author, text="hi")
 
     with django_assert_max_num_queries(CHAT_LIST_QUERIES):
         response = api.get("/api/chats/", {"limit": 100})
@@ -149,7 +149,7 @@ def test_chat_list_across_many_chats_with_many_members(
     others = [make_user() for _ in range(3)]
     for _ in range(rows):
         chat = chat_factory(others[0], [user, *others[1:]])
-        services.message_send(chat=chat, user=others[1], text="unread")
+        message_send(chat=chat, user=others[1], text="unread")
 
     with django_assert_max_num_queries(CHAT_LIST_QUERIES):
         response = api.get("/api/chats/", {"limit": 100})

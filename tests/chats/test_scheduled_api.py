@@ -16,8 +16,9 @@ from pytest_django import DjangoAssertNumQueries
 from rest_framework.test import APIClient
 
 from accounts.models import User
-from chats import services
 from chats.models import TEXT_MAX, Chat, Message, ScheduledMessage, ScheduledStatus
+from chats.services.members import member_remove
+from chats.services.scheduling import scheduled_deliver
 from tests.factories import chat_factory
 
 if TYPE_CHECKING:
@@ -49,7 +50,7 @@ def deliver_now(scheduled_id: int) -> None:
     ScheduledMessage.objects.filter(pk=scheduled_id).update(
         send_at=timezone.now() - timedelta(seconds=1)
     )
-    services.scheduled_deliver(scheduled_id=scheduled_id)
+    scheduled_deliver(scheduled_id=scheduled_id)
 
 
 # --- Scheduling ----------------------------------------------------------------------------------
@@ -403,7 +404,7 @@ def test_a_member_who_left_can_no_longer_see_their_scheduled_messages(
 ) -> None:
     bob = api_for(other_user)
     created = schedule(bob, group, "bye").json()
-    services.member_remove(chat=group, actor=other_user, user_id=other_user.pk)
+    member_remove(chat=group, actor=other_user, user_id=other_user.pk)
 
     assert bob.get(scheduled_url(group, created["id"])).status_code == 404
     assert bob.get(f"/api/chats/{group.pk}/scheduled/").status_code == 404

@@ -16,7 +16,8 @@ from django.utils import timezone
 from pytest_django import DjangoCaptureOnCommitCallbacks
 
 from accounts.models import User
-from chats import services, tasks
+from chatproject.celery import app as celery_app
+from chats import tasks
 from chats.models import (
     Chat,
     Membership,
@@ -24,6 +25,16 @@ from chats.models import (
     Role,
     ScheduledMessage,
     ScheduledStatus,
+)
+from chats.services.members import member_remove, member_role_set
+from chats.services.scheduling import (
+    DELIVER_TASK,
+    message_schedule,
+    scheduled_cancel,
+    scheduled_deliver,
+    scheduled_due_ids,
+    scheduled_purge,
+    scheduled_update,
 )
 from tests.chats.conftest import Event, MakeUser
 from tests.factories import chat_factory, messages_factory
@@ -33,7 +44,7 @@ def schedule(
     chat: Chat, author: User, text: str = "later", *, hours: float = 1
 ) -> ScheduledMessage:
     """Schedule far enough ahead that no delivery task is queued: the dispatcher finds it."""
-    return services.message_schedule(
+    return message_schedule(
         chat=chat, user=author, text=text, send_at=timezone.now() + timedelta(hours=hours)
     )
 
@@ -68,7 +79,7 @@ def test_a_due_message_is_posted_as_its_author_with_the_next_seq_and_pushed_live
     make_due(row)
 
     with django_capture_on_commit_callbacks(execute=True):
-        delivered = services.scheduled_deliver(scheduled_id=row.pk)
+        delivered = scheduled_deliver(scheduled_id=row.pk)
 
     assert delivered is not None
     assert delivered.pk == row.pk
@@ -103,8 +114,8 @@ def test_delivering_twice_posts_once(
     make_due(row)
 
     with django_capture_on_commit_callbacks(execute=True):
-        first = services.scheduled_deliver(scheduled_id=row.pk)
-        second = services.scheduled_deliver(scheduled_id=row.pk)
+        first = scheduled_deliver(scheduled_id=row.pk)
+        second = scheduled_deliver(scheduled_id=row.pk)
 
     assert first is not None
     assert second is None
@@ -116,7 +127,7 @@ def test_delivering_twice_posts_once(
 def test_a_message_not_yet_due_is_not_delivered(user: User, group: Chat) -> None:
     row = schedule(group, user)
 
-    assert services.scheduled_deliver(scheduled_id=row.pk) is None
+    assert scheduled_deliver(scheduled_id=row.pk) is None
 
     assert reloaded(row).status == ScheduledStatus.PENDING
     assert not Message.objects.filter(chat=group).exists()
@@ -124,10 +135,10 @@ def test_a_message_not_yet_due_is_not_delivered(user: User, group: Chat) -> None
 
 def test_a_canceled_message_is_never_delivered(user: User, group: Chat) -> None:
     row = schedule(group, user)
-    services.scheduled_cancel(scheduled=row)
+    scheduled_cancel(scheduled=row)
     make_due(row)
 
-    assert services.scheduled_deliver(scheduled_id=row.pk) is None
+    assert scheduled_deliver(scheduled_id=row.pk) is None
 
     assert reloaded(row).status == ScheduledStatus.CANCELED
     assert not Message.objects.filter(chat=group).exists()
@@ -137,7 +148,7 @@ def test_a_deleted_row_is_simply_not_delivered(user: User, group: Chat) -> None:
     row = schedule(group, user)
     ScheduledMessage.objects.filter(pk=row.pk).delete()
 
-    assert services.scheduled_deliver(scheduled_id=row.pk) is None
+    assert scheduled_deliver(scheduled_id=row.pk) is None
 
 
 # --- When the author may no longer post -----------------------------------------------------------
@@ -163,15 +174,15 @@ def test_an_author_who_left_the_chat_has_their_message_fail(
     django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
 ) -> None:
     row = schedule(group, other_user, "I'll be gone by then")
-    services.member_remove(chat=group, actor=other_user, user_id=other_user.pk)
+    member_remove(chat=group, actor=other_user, user_id=other_user.pk)
     make_due(row)
 
     with django_capture_on_commit_callbacks(execute=True):
-        delivered = services.scheduled_deliver(scheduled_id=row.pk)
+        delivered = scheduled_deliver(scheduled_id=row.pk)
 
     assert_failed_without_a_message(row, group, delivered, sent_events)
     # Failed is settled: the next run leaves it alone.
-    assert services.scheduled_deliver(scheduled_id=row.pk) is None
+    assert scheduled_deliver(scheduled_id=row.pk) is None
 
 
 def test_a_channel_admin_demoted_before_send_at_has_their_message_fail(
@@ -182,11 +193,11 @@ def test_a_channel_admin_demoted_before_send_at_has_their_message_fail(
     django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
 ) -> None:
     row = schedule(channel, carol, "Announcement")
-    services.member_role_set(chat=channel, actor=user, user_id=carol.pk, role=Role.MEMBER)
+    member_role_set(chat=channel, actor=user, user_id=carol.pk, role=Role.MEMBER)
     make_due(row)
 
     with django_capture_on_commit_callbacks(execute=True):
-        delivered = services.scheduled_deliver(scheduled_id=row.pk)
+        delivered = scheduled_deliver(scheduled_id=row.pk)
 
     failed = assert_failed_without_a_message(row, channel, delivered, sent_events)
     assert "channel" in failed.failure
@@ -204,7 +215,7 @@ def test_a_deactivated_author_has_their_message_fail(
     make_due(row)
 
     with django_capture_on_commit_callbacks(execute=True):
-        delivered = services.scheduled_deliver(scheduled_id=row.pk)
+        delivered = scheduled_deliver(scheduled_id=row.pk)
 
     failed = assert_failed_without_a_message(row, group, delivered, sent_events)
     assert "deactivated" in failed.failure
@@ -213,7 +224,7 @@ def test_a_deactivated_author_has_their_message_fail(
 def test_one_failure_does_not_hold_up_the_others(user: User, other_user: User, group: Chat) -> None:
     leaving = schedule(group, other_user, "gone")
     staying = schedule(group, user, "here")
-    services.member_remove(chat=group, actor=other_user, user_id=other_user.pk)
+    member_remove(chat=group, actor=other_user, user_id=other_user.pk)
     make_due(leaving, staying)
 
     assert tasks.scheduled_messages_dispatch() == 2
@@ -235,13 +246,13 @@ def test_due_ids_are_the_pending_rows_whose_time_has_come_oldest_first(
     make_due(newer, ago=timedelta(minutes=1))
     schedule(group, user, "not yet")
     canceled = schedule(group, user, "canceled")
-    services.scheduled_cancel(scheduled=canceled)
+    scheduled_cancel(scheduled=canceled)
     sent = schedule(group, user, "sent")
     make_due(canceled, sent, ago=timedelta(minutes=10))
-    services.scheduled_deliver(scheduled_id=sent.pk)
+    scheduled_deliver(scheduled_id=sent.pk)
 
-    assert services.scheduled_due_ids() == [older.pk, newer.pk]
-    assert services.scheduled_due_ids(limit=1) == [older.pk]
+    assert scheduled_due_ids() == [older.pk, newer.pk]
+    assert scheduled_due_ids(limit=1) == [older.pk]
 
 
 def test_the_dispatch_task_delivers_every_due_message_once(
@@ -296,7 +307,7 @@ def queued(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, list[Any], dateti
     def send_task(name: str, *, args: list[Any], eta: datetime) -> None:
         sent.append((name, args, eta))
 
-    monkeypatch.setattr(services.celery_app, "send_task", send_task)
+    monkeypatch.setattr(celery_app, "send_task", send_task)
     return sent
 
 
@@ -309,12 +320,12 @@ def test_a_message_due_soon_is_queued_for_its_time_once_the_schedule_commits(
     send_at = timezone.now() + timedelta(minutes=5)
 
     with django_capture_on_commit_callbacks() as callbacks:
-        row = services.message_schedule(chat=group, user=user, text="soon", send_at=send_at)
+        row = message_schedule(chat=group, user=user, text="soon", send_at=send_at)
     assert queued == []
     for callback in callbacks:
         callback()
 
-    assert queued == [(services.DELIVER_TASK, [row.pk], send_at)]
+    assert queued == [(DELIVER_TASK, [row.pk], send_at)]
 
 
 def test_a_message_due_later_is_left_to_the_dispatcher(
@@ -325,10 +336,10 @@ def test_a_message_due_later_is_left_to_the_dispatcher(
 ) -> None:
     with django_capture_on_commit_callbacks(execute=True):
         row = schedule(group, user, hours=2)
-        services.scheduled_update(scheduled=row, send_at=timezone.now() + timedelta(minutes=3))
+        scheduled_update(scheduled=row, send_at=timezone.now() + timedelta(minutes=3))
 
     # Nothing for the far-off time; moved near, it is queued for its new time.
-    assert queued == [(services.DELIVER_TASK, [row.pk], reloaded(row).send_at)]
+    assert queued == [(DELIVER_TASK, [row.pk], reloaded(row).send_at)]
 
 
 def test_a_broker_that_is_down_does_not_stop_the_scheduling(
@@ -340,10 +351,10 @@ def test_a_broker_that_is_down_does_not_stop_the_scheduling(
     def send_task(*args: Any, **kwargs: Any) -> None:
         raise ConnectionRefusedError("no broker")
 
-    monkeypatch.setattr(services.celery_app, "send_task", send_task)
+    monkeypatch.setattr(celery_app, "send_task", send_task)
 
     with django_capture_on_commit_callbacks(execute=True):
-        row = services.message_schedule(
+        row = message_schedule(
             chat=group, user=user, text="soon", send_at=timezone.now() + timedelta(minutes=1)
         )
 
@@ -365,12 +376,12 @@ def test_the_purge_forgets_settled_rows_long_past_and_keeps_the_messages(
     recent = schedule(group, user, "sent yesterday")
     waiting = schedule(group, user, "still waiting", hours=24 * 300)
     make_due(sent, failed, recent)
-    services.scheduled_deliver(scheduled_id=sent.pk)
-    services.scheduled_deliver(scheduled_id=recent.pk)
+    scheduled_deliver(scheduled_id=sent.pk)
+    scheduled_deliver(scheduled_id=recent.pk)
     other_user.is_active = False
     other_user.save(update_fields=["is_active"])
-    services.scheduled_deliver(scheduled_id=failed.pk)
-    services.scheduled_cancel(scheduled=canceled)
+    scheduled_deliver(scheduled_id=failed.pk)
+    scheduled_cancel(scheduled=canceled)
     long_ago = timezone.now() - timedelta(days=31)
     ScheduledMessage.objects.filter(pk__in=[sent.pk, failed.pk, canceled.pk, waiting.pk]).update(
         updated=long_ago
@@ -390,11 +401,11 @@ def test_the_purge_forgets_settled_rows_long_past_and_keeps_the_messages(
 
 def test_the_purge_takes_its_cutoff(user: User, group: Chat) -> None:
     row = schedule(group, user)
-    services.scheduled_cancel(scheduled=row)
+    scheduled_cancel(scheduled=row)
     ScheduledMessage.objects.filter(pk=row.pk).update(updated=timezone.now() - timedelta(days=2))
 
-    assert services.scheduled_purge(older_than=timedelta(days=3)) == 0
-    assert services.scheduled_purge(older_than=timedelta(days=1)) == 1
+    assert scheduled_purge(older_than=timedelta(days=3)) == 0
+    assert scheduled_purge(older_than=timedelta(days=1)) == 1
     assert not ScheduledMessage.objects.exists()
 
 
@@ -426,7 +437,7 @@ def test_racing_workers_deliver_each_due_message_exactly_once(
             settled[index] = [
                 scheduled.pk
                 for scheduled_id in order
-                if (scheduled := services.scheduled_deliver(scheduled_id=scheduled_id))
+                if (scheduled := scheduled_deliver(scheduled_id=scheduled_id))
             ]
         except BaseException as exc:  # reported below, in the test's thread
             errors.append(exc)

@@ -12,13 +12,15 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from accounts.models import User
-from chats import selectors, services
+from chats import selectors
 from chats.models import Chat, Message
+from chats.services.members import member_remove
+from chats.services.messages import message_delete, message_edit, message_send
 from tests.factories import chat_factory
 
 
 def say(chat: Chat, author: User, *texts: str) -> list[int]:
-    return [services.message_send(chat=chat, user=author, text=text)[0].pk for text in texts]
+    return [message_send(chat=chat, user=author, text=text)[0].pk for text in texts]
 
 
 def search(client: APIClient, **params: Any) -> list[str]:
@@ -97,7 +99,7 @@ def test_only_my_chats_are_searched(
 
 def test_a_chat_i_left_is_no_longer_searched(api: APIClient, group: Chat, user: User) -> None:
     say(group, user, "findable")
-    services.member_remove(chat=group, actor=user, user_id=user.pk)
+    member_remove(chat=group, actor=user, user_id=user.pk)
 
     assert search(api, q="findable") == []
 
@@ -128,7 +130,7 @@ def test_searching_a_chat_i_am_not_in_gets_404(
 def test_tombstones_are_never_found(api: APIClient, group: Chat, user: User) -> None:
     say(group, user, "keep this banana")
     (gone,) = say(group, user, "delete this banana")
-    services.message_delete(message=group.messages.get(pk=gone), actor=user)
+    message_delete(message=group.messages.get(pk=gone), actor=user)
 
     assert search(api, q="banana") == ["keep this banana"]
     assert search(api, q="delete") == []
@@ -138,7 +140,7 @@ def test_an_edited_message_is_found_by_its_new_words(
     api: APIClient, group: Chat, user: User
 ) -> None:
     (message_id,) = say(group, user, "tpyo")
-    services.message_edit(message=group.messages.get(pk=message_id), actor=user, text="typo")
+    message_edit(message=group.messages.get(pk=message_id), actor=user, text="typo")
 
     assert search(api, q="typo") == ["typo"]
     assert search(api, q="tpyo") == []

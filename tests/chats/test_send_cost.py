@@ -10,7 +10,8 @@ from typing import cast
 import pytest
 
 from accounts.models import User
-from chats import selectors, services
+from chats import selectors
+from chats.services.messages import message_send
 from tests.factories import UserFactory, chat_factory, messages_factory
 
 SEND_QUERIES = 8  # access, membership, client_id, savepoint, seq, insert, read marker, release
@@ -25,15 +26,15 @@ def test_a_post_costs_the_same_queries_in_a_small_or_busy_chat(
 
     with django_assert_max_num_queries(SEND_QUERIES):
         found = selectors.chat_access(user=user, chat_id=chat.pk)
-        services.message_send(chat=found, user=user, text="hello", client_id="c-1")
+        message_send(chat=found, user=user, text="hello", client_id="c-1")
 
 
 def test_a_repeated_client_id_costs_less_than_a_post(
     user, other_user, django_assert_max_num_queries
 ):
     chat = chat_factory(user, [other_user])
-    services.message_send(chat=chat, user=user, text="once", client_id="c-1")
+    message_send(chat=chat, user=user, text="once", client_id="c-1")
 
     with django_assert_max_num_queries(3):
         found = selectors.chat_access(user=user, chat_id=chat.pk)
-        services.message_send(chat=found, user=user, text="once", client_id="c-1")
+        message_send(chat=found, user=user, text="once", client_id="c-1")

@@ -14,8 +14,9 @@ import pytest
 from django.db import connection
 
 from accounts.models import User
-from chats import services
 from chats.models import Chat, ChatType, Message
+from chats.services.chats import chat_create
+from chats.services.messages import message_send
 from tests.chats.conftest import Event, MakeUser
 from tests.factories import chat_factory
 
@@ -60,7 +61,7 @@ def test_concurrent_posts_get_every_seq_exactly_once(
     def post_many(index: int) -> list[int]:
         own_chat = Chat.objects.get(pk=chat.pk)
         return [
-            services.message_send(chat=own_chat, user=authors[index], text=f"{index}/{n}")[0].seq
+            message_send(chat=own_chat, user=authors[index], text=f"{index}/{n}")[0].seq
             for n in range(POSTS_PER_THREAD)
         ]
 
@@ -86,7 +87,7 @@ def test_racing_copies_of_one_client_id_make_one_message(
     chat = chat_factory(alice, [bob])
 
     def post(index: int) -> tuple[int, bool]:
-        message, created = services.message_send(
+        message, created = message_send(
             chat=Chat.objects.get(pk=chat.pk), user=alice, text=f"copy {index}", client_id="c-1"
         )
         return message.pk, created
@@ -107,9 +108,7 @@ def test_two_users_opening_the_same_direct_chat_at_once_get_one_chat(make_user: 
     def open_direct(index: int) -> tuple[int, bool]:
         first, second = pairs[index // 2]
         me, other = (first, second) if index % 2 == 0 else (second, first)
-        chat, created = services.chat_create(
-            creator=me, chat_type=ChatType.DIRECT, member_ids=[other.pk]
-        )
+        chat, created = chat_create(creator=me, chat_type=ChatType.DIRECT, member_ids=[other.pk])
         return chat.pk, created
 
     outcomes = race(THREADS, open_direct)

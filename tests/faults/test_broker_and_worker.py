@@ -16,8 +16,8 @@ from django.db import connection
 from django.utils import timezone
 
 from chatproject.celery import app
-from chats import services
 from chats.models import Message, ScheduledMessage, ScheduledStatus
+from chats.services.scheduling import DELIVER_TASK
 from chats.tasks import scheduled_message_deliver
 from tests.celery.conftest import _periodic_tasks_present
 from tests.factories import UserFactory, chat_factory
@@ -133,7 +133,7 @@ async def test_a_worker_killed_mid_delivery_loses_and_doubles_nothing(
     # On an explicit connection: CELERY_BROKER_URL in this environment names the shared broker.
     with app.connection_for_write(private_rabbitmq.url) as conn:
         for row in rows:
-            app.send_task(services.DELIVER_TASK, args=[row.pk], connection=conn)
+            app.send_task(DELIVER_TASK, args=[row.pk], connection=conn)
     broker = {"CELERY_BROKER_URL": private_rabbitmq.url}
     lock = psycopg2.connect(process_env()["DATABASE_URL"])
     try:

@@ -37,8 +37,9 @@ from schemathesis.specs.openapi.checks import (
 
 from accounts.models import User
 from accounts.services import tokens_issue
-from chats import services
 from chats.models import ChatType, Role
+from chats.services.members import member_role_set
+from chats.services.scheduling import message_schedule
 from tests.factories import PASSWORD, UserFactory, chat_factory, messages_factory
 
 # What the schema promises: no server error, and status code, content type, headers and body
@@ -174,7 +175,7 @@ def world(db: None) -> World:
     bob = cast(User, UserFactory(login="bob", name="Bob"))
     carol = cast(User, UserFactory(login="carol", name="Carol"))
     group = chat_factory(alice, [bob, carol], title="Team")
-    services.member_role_set(chat=group, actor=alice, user_id=bob.pk, role=Role.ADMIN)
+    member_role_set(chat=group, actor=alice, user_id=bob.pk, role=Role.ADMIN)
     channel = chat_factory(alice, [bob], chat_type=ChatType.CHANNEL, title="News")
     direct = chat_factory(alice, [bob], chat_type=ChatType.DIRECT)
     bobs = chat_factory(bob, [alice, carol], title="Bob's")  # alice is a plain member here
@@ -186,7 +187,7 @@ def world(db: None) -> World:
         *messages_factory(bobs, carol, 2),
     ]
     scheduled = [
-        services.message_schedule(
+        message_schedule(
             chat=chat, user=alice, text="later", send_at=timezone.now() + timedelta(hours=1)
         )
         for chat in (group, direct)

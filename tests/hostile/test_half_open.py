@@ -28,7 +28,7 @@ from tests.realtime.conftest import access_token, sync
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres, pytest.mark.redis]
 
-AUTH_TIMEOUT = 10  # chats.consumers.AUTH_TIMEOUT_SECONDS
+AUTH_TIMEOUT = 10  # chats.realtime.consumer.AUTH_TIMEOUT_SECONDS
 PING_INTERVAL, PING_TIMEOUT = 1, 2
 
 

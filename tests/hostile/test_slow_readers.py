@@ -12,8 +12,8 @@ import time
 import pytest
 
 from accounts.models import User, UserStatus
-from chats import services
 from chats.models import Chat
+from chats.services.messages import message_send
 from tests.factories import UserFactory, chat_factory
 from tests.hostile.conftest import RawSocket, client, probing
 from tests.realtime.conftest import access_token, sync
@@ -44,7 +44,7 @@ async def test_members_who_never_read_are_dropped_and_the_others_chat_on(server,
     def post_while_busy(chat: Chat, author: User) -> int:
         posted = 0
         while posting and posted < POSTS_MAX:
-            services.message_send(chat=chat, user=author, text=BIG_TEXT)
+            message_send(chat=chat, user=author, text=BIG_TEXT)
             posted += 1
         return posted
 

@@ -16,8 +16,9 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import User
-from chats import events, services
 from chats.models import Chat, Message
+from chats.realtime import events
+from chats.services.messages import message_send
 from tests.factories import UserFactory, chat_factory
 
 Event = tuple[str, dict[str, Any]]
@@ -73,8 +74,8 @@ def team(user: User, other_user: User, mallory: User) -> Chat:
 @pytest.fixture
 def spam(team: Chat, user: User, mallory: User) -> Message:
     """Mallory's spam in the team, after a greeting of Alice's."""
-    services.message_send(chat=team, user=user, text="good morning")
-    message, _ = services.message_send(chat=team, user=mallory, text="buy cheap pills")
+    message_send(chat=team, user=user, text="good morning")
+    message, _ = message_send(chat=team, user=mallory, text="buy cheap pills")
     return message
 
 

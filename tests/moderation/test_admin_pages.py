@@ -10,9 +10,10 @@ from django.test.utils import CaptureQueriesContext
 from pytest_django import DjangoAssertNumQueries
 
 from accounts.models import User
-from chats import services
-from chats.admin import EstimatedCountPaginator
 from chats.models import Chat, Message
+from chats.moderation.admin_lists import EstimatedCountPaginator
+from chats.moderation.services import message_remove, report_create
+from chats.services.messages import message_send
 from tests.factories import chat_factory
 from tests.moderation.conftest import AdminFor, MakeUser, changelist
 
@@ -38,9 +39,9 @@ def busy(user: User, make_user: MakeUser, root: User) -> Any:
         for n in range(rows):
             author = make_user()
             chat = chat_factory(user, [author], title=f"Chat {n}")
-            message, _ = services.message_send(chat=chat, user=author, text=f"spam {n}")
-            services.report_create(message=message, reporter=user, reason="spam")
-            services.message_remove(message=message, moderator=root, reason="spam")
+            message, _ = message_send(chat=chat, user=author, text=f"spam {n}")
+            report_create(message=message, reporter=user, reason="spam")
+            message_remove(message=message, moderator=root, reason="spam")
 
     return make
 
@@ -163,9 +164,9 @@ def test_the_lists_escape_what_members_wrote(
     admin_for: AdminFor, mo: User, user: User, other_user: User, root: User
 ) -> None:
     chat = chat_factory(user, [other_user], title="<b>Team</b>")
-    message, _ = services.message_send(chat=chat, user=other_user, text="<script>alert(1)</script>")
-    services.report_create(message=message, reporter=user, reason="<img src=x onerror=alert(2)>")
-    services.message_remove(message=message, moderator=root, reason="<i>xss</i>")
+    message, _ = message_send(chat=chat, user=other_user, text="<script>alert(1)</script>")
+    report_create(message=message, reporter=user, reason="<img src=x onerror=alert(2)>")
+    message_remove(message=message, moderator=root, reason="<i>xss</i>")
     client = admin_for(mo)
 
     for model in ("chats.message", "chats.report", "chats.auditentry", "chats.chat"):
@@ -179,7 +180,7 @@ def test_the_lists_escape_what_members_wrote(
 def test_moderators_see_the_text_of_removed_messages(
     admin_for: AdminFor, mo: User, root: User, spam: Message
 ) -> None:
-    services.message_remove(message=spam, moderator=root, reason="spam")
+    message_remove(message=spam, moderator=root, reason="spam")
 
     page = admin_for(mo).get(changelist("chats.message"), {"removed": "yes"}).content.decode()
 
@@ -219,7 +220,7 @@ def test_the_estimate_is_the_span_of_ids_where_the_database_has_none(
     spam: Message, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """SQLite has no estimate, nor has PostgreSQL for a table it never analysed."""
-    monkeypatch.setattr("chats.admin._reltuples", lambda queryset: -1)
+    monkeypatch.setattr("chats.moderation.admin_lists._reltuples", lambda queryset: -1)
     paginator = EstimatedCountPaginator(Message.objects.order_by("-id"), 100)
 
     assert paginator.count == 2
@@ -228,7 +229,7 @@ def test_the_estimate_is_the_span_of_ids_where_the_database_has_none(
 
 @pytest.mark.django_db
 def test_an_empty_table_counts_zero(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("chats.admin._reltuples", lambda queryset: -1)
+    monkeypatch.setattr("chats.moderation.admin_lists._reltuples", lambda queryset: -1)
     paginator = EstimatedCountPaginator(Chat.objects.order_by("-id"), 100)
 
     assert paginator.count == 0
@@ -240,7 +241,7 @@ def test_on_postgresql_the_estimate_is_pg_class_reltuples(
     spam: Message, team: Chat, user: User
 ) -> None:
     for n in range(8):
-        services.message_send(chat=team, user=user, text=f"more {n}")
+        message_send(chat=team, user=user, text=f"more {n}")
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE chats_message")
 
@@ -257,7 +258,7 @@ def test_on_postgresql_a_big_filtered_list_takes_the_planners_estimate(
     team: Chat, user: User, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for n in range(6):
-        services.message_send(chat=team, user=user, text=f"line {n}")
+        message_send(chat=team, user=user, text=f"line {n}")
     monkeypatch.setattr(EstimatedCountPaginator, "EXACT_UP_TO", 3)
     messages = Message.objects.filter(chat=team).order_by("-id")
 
@@ -271,7 +272,7 @@ def test_on_postgresql_a_big_filtered_list_takes_the_planners_estimate(
 
 
 def test_a_small_filtered_list_is_counted_exactly(team: Chat, user: User) -> None:
-    services.message_send(chat=team, user=user, text="one")
+    message_send(chat=team, user=user, text="one")
 
     messages = Message.objects.filter(chat=team).order_by("-id")
     assert EstimatedCountPaginator(messages, 100).count == 1

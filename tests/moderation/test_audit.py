@@ -4,19 +4,18 @@ import pytest
 from django.test import Client
 from rest_framework import exceptions
 
-from accounts import services as accounts_services
 from accounts.models import User
-from chats import services
 from chats.models import AuditAction, AuditEntry, Message
+from chats.moderation.services import message_remove, user_ban
 from tests.moderation.conftest import AdminFor, changelist
 
 
 @pytest.fixture
 def trail(mo: User, root: User, spam: Message, mallory: User, dave: User) -> list[AuditEntry]:
     """Mo removes the spam and bans Mallory; Root bans Dave."""
-    services.message_remove(message=spam, moderator=mo, reason="spam")
-    accounts_services.user_ban(user=mallory, moderator=mo, reason="spammer")
-    accounts_services.user_ban(user=dave, moderator=root, reason="troll")
+    message_remove(message=spam, moderator=mo, reason="spam")
+    user_ban(user=mallory, moderator=mo, reason="spammer")
+    user_ban(user=dave, moderator=root, reason="troll")
     return list(AuditEntry.objects.order_by("id"))
 
 
@@ -98,7 +97,7 @@ def test_the_trail_list_offers_no_links_actions_or_add_button(
 
 def test_a_refused_action_writes_no_entry(mo: User, root: User) -> None:
     with pytest.raises(exceptions.PermissionDenied, match="superuser"):
-        accounts_services.user_ban(user=root, moderator=mo, reason="coup")
+        user_ban(user=root, moderator=mo, reason="coup")
 
     assert not AuditEntry.objects.exists()
     root.refresh_from_db()

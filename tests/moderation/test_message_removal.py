@@ -11,8 +11,9 @@ import pytest
 from rest_framework.test import APIClient
 
 from accounts.models import User
-from chats import services
 from chats.models import AuditAction, AuditEntry, Message, Report, ReportStatus
+from chats.moderation.services import report_create
+from chats.services.messages import message_delete
 from tests.moderation.conftest import AdminFor, Event, run_action
 
 
@@ -108,7 +109,7 @@ def test_a_removal_needs_a_reason(admin_for: AdminFor, mo: User, spam: Message) 
 def test_a_message_its_author_deleted_is_not_restored(
     admin_for: AdminFor, mo: User, spam: Message, mallory: User, sent_events: list[Event]
 ) -> None:
-    services.message_delete(message=spam, actor=mallory)
+    message_delete(message=spam, actor=mallory)
 
     shown = run_action(admin_for(mo), "chats.message", "restore_messages", [spam])
 
@@ -121,7 +122,7 @@ def test_a_message_its_author_deleted_is_not_restored(
 def test_removing_a_deleted_message_is_refused(
     admin_for: AdminFor, mo: User, spam: Message, mallory: User
 ) -> None:
-    services.message_delete(message=spam, actor=mallory)
+    message_delete(message=spam, actor=mallory)
 
     shown = run_action(admin_for(mo), "chats.message", "remove_messages", [spam], "spam")
 
@@ -133,7 +134,7 @@ def test_a_removal_closes_every_open_report_about_the_message(
     admin_for: AdminFor, mo: User, spam: Message, user: User, other_user: User
 ) -> None:
     for reporter in (user, other_user):
-        services.report_create(message=spam, reporter=reporter, reason="spam")
+        report_create(message=spam, reporter=reporter, reason="spam")
 
     run_action(admin_for(mo), "chats.message", "remove_messages", [spam], "spam")
 
@@ -186,7 +187,7 @@ def test_an_action_on_too_many_messages_at_once_changes_nothing(
     action: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr("chats.admin.ACTION_LIMIT", 1)
+    monkeypatch.setattr("chats.moderation.admin_actions.ACTION_LIMIT", 1)
     rows = list(Message.objects.filter(chat=spam.chat))
 
     shown = run_action(admin_for(mo), "chats.message", action, rows, "spam")

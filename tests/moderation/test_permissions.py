@@ -8,10 +8,9 @@ from django.apps import apps as global_apps
 from django.contrib.auth.models import Group
 from rest_framework import exceptions
 
-from accounts import services as accounts_services
 from accounts.models import User
-from chats import services
 from chats.models import Message, Report
+from chats.moderation.services import message_remove, report_create, report_dismiss, user_ban
 from tests.moderation.conftest import AdminFor, MakeUser, changelist
 
 MODERATOR_PERMISSIONS = {
@@ -153,13 +152,13 @@ def test_the_services_check_the_permission_too(
 ) -> None:
     """Whoever calls them: a staff member without the group is refused by each service."""
     clerk = make_user(login="clerk", is_staff=True)
-    report, _ = services.report_create(message=spam, reporter=other_user, reason="spam")
+    report, _ = report_create(message=spam, reporter=other_user, reason="spam")
 
     with pytest.raises(exceptions.PermissionDenied):
-        accounts_services.user_ban(user=mallory, moderator=clerk, reason="x")
+        user_ban(user=mallory, moderator=clerk, reason="x")
     with pytest.raises(exceptions.PermissionDenied):
-        services.message_remove(message=spam, moderator=clerk, reason="x")
+        message_remove(message=spam, moderator=clerk, reason="x")
     with pytest.raises(exceptions.PermissionDenied):
-        services.report_dismiss(report=report, moderator=clerk)
+        report_dismiss(report=report, moderator=clerk)
 
     assert Report.objects.get().status == "open"

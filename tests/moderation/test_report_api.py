@@ -12,8 +12,8 @@ from django.db import IntegrityError, transaction
 from rest_framework.test import APIClient
 
 from accounts.models import User
-from chats import services
 from chats.models import ChatType, Message, Report, ReportStatus
+from chats.services.messages import message_delete, message_send
 from tests.factories import chat_factory
 
 Api = Callable[[User], APIClient]
@@ -79,7 +79,7 @@ def test_the_database_refuses_a_second_report_by_the_same_member(
 
 def test_a_channel_reader_may_report_too(api_for: Api, user: User, other_user: User) -> None:
     channel = chat_factory(user, [other_user], chat_type=ChatType.CHANNEL, title="News")
-    news, _ = services.message_send(chat=channel, user=user, text="fake news")
+    news, _ = message_send(chat=channel, user=user, text="fake news")
 
     response = api_for(other_user).post(url(news), {"reason": "misleading"}, format="json")
 
@@ -129,7 +129,7 @@ def test_one_cannot_report_ones_own_message(api_for: Api, mallory: User, spam: M
 def test_a_deleted_message_cannot_be_reported(
     api_for: Api, other_user: User, mallory: User, spam: Message
 ) -> None:
-    services.message_delete(message=spam, actor=mallory)
+    message_delete(message=spam, actor=mallory)
 
     response = api_for(other_user).post(url(spam), {"reason": "spam"}, format="json")
 

@@ -8,15 +8,17 @@ import pytest
 from rest_framework.test import APIClient
 
 from accounts.models import User
-from chats import services
 from chats.models import AuditAction, AuditEntry, Chat, Message, Report, ReportStatus
+from chats.moderation.services import report_create, report_dismiss
+from chats.services.members import member_add
+from chats.services.messages import message_delete, message_send
 from tests.moderation.conftest import AdminFor, Event, MakeUser, changelist, run_action
 
 
 @pytest.fixture
 def report(spam: Message, other_user: User) -> Report:
     """Bob reports Mallory's spam."""
-    report, _ = services.report_create(message=spam, reporter=other_user, reason="selling pills")
+    report, _ = report_create(message=spam, reporter=other_user, reason="selling pills")
     return report
 
 
@@ -31,11 +33,11 @@ def test_the_queue_shows_open_reports_first_newest_first(
     reports = []
     for n in range(4):
         author = make_user()
-        services.member_add(chat=team, actor=user, user_id=author.pk)
-        message, _ = services.message_send(chat=team, user=author, text=f"message {n}")
-        reports.append(services.report_create(message=message, reporter=user, reason="bad")[0])
-    services.report_dismiss(report=reports[1], moderator=root)
-    services.report_dismiss(report=reports[3], moderator=root)
+        member_add(chat=team, actor=user, user_id=author.pk)
+        message, _ = message_send(chat=team, user=author, text=f"message {n}")
+        reports.append(report_create(message=message, reporter=user, reason="bad")[0])
+    report_dismiss(report=reports[1], moderator=root)
+    report_dismiss(report=reports[3], moderator=root)
 
     response = admin_for(mo).get(changelist("chats.report"))
 
@@ -88,7 +90,7 @@ def test_a_moderator_removes_a_reported_message_with_the_reports_reason(
     sent_events: list[Event],
     django_capture_on_commit_callbacks: Any,
 ) -> None:
-    alices, _ = services.report_create(message=spam, reporter=user, reason="spam")
+    alices, _ = report_create(message=spam, reporter=user, reason="spam")
 
     with django_capture_on_commit_callbacks(execute=True):
         shown = run_action(admin_for(mo), "chats.report", "remove_reported_messages", [report])
@@ -163,7 +165,7 @@ def test_a_closed_report_is_not_handled_twice(
 def test_removing_a_message_its_author_already_deleted_leaves_the_report_open(
     admin_for: AdminFor, mo: User, report: Report, spam: Message, mallory: User
 ) -> None:
-    services.message_delete(message=spam, actor=mallory)
+    message_delete(message=spam, actor=mallory)
 
     shown = run_action(admin_for(mo), "chats.report", "remove_reported_messages", [report])
 

@@ -6,9 +6,12 @@ import asyncio
 import pytest
 from django.db import OperationalError
 
-from chats import events, services
-from chats.consumers import ChatConsumer
-from chats.fanout import Fanout, Follower, process_fanout
+from chats.realtime import consumer, events
+from chats.realtime.consumer import ChatConsumer
+from chats.realtime.fanout import Fanout, Follower, process_fanout
+from chats.services.members import member_add
+from chats.services.messages import message_send
+from chats.services.presence import presence_connect
 from tests.factories import UserFactory, chat_factory
 from tests.realtime.conftest import sync
 
@@ -21,7 +24,7 @@ async def test_every_socket_of_every_member_gets_each_message_once(connect, user
     sockets = [await connect(user), await connect(other_user), await connect(other_user)]
     sockets.append(await connect(carol))
 
-    await sync(services.message_send)(chat=chat, user=user, text="to all four sockets")
+    await sync(message_send)(chat=chat, user=user, text="to all four sockets")
 
     for socket in sockets:
         frame = await socket.next_of("message.new")
@@ -82,13 +85,13 @@ async def test_events_published_while_a_socket_builds_its_hello_follow_the_hello
     """The hello is read after the socket follows its chats, so a message posted in between
     reaches it live, and after the hello."""
     chat = await sync(chat_factory)(user, [other_user])
-    real_connect = services.presence_connect
+    real_connect = presence_connect
 
     def post_then_connect(**kwargs):
-        services.message_send(chat=chat, user=user, text="while bob said hello")
+        message_send(chat=chat, user=user, text="while bob said hello")
         return real_connect(**kwargs)
 
-    monkeypatch.setattr(services, "presence_connect", post_then_connect)
+    monkeypatch.setattr(consumer, "presence_connect", post_then_connect)
     bob = await connect(other_user)  # fails unless hello is the first frame
 
     assert bob.hello["chats"][0]["last_seq"] == 0
@@ -113,9 +116,9 @@ async def test_a_socket_catching_up_on_a_new_chat_holds_up_no_other_socket(
         await real_catch_up(self, chat_id)
 
     monkeypatch.setattr(ChatConsumer, "catch_up", slow_catch_up)
-    await sync(services.member_add)(chat=new_chat, actor=user, user_id=other_user.pk)
+    await sync(member_add)(chat=new_chat, actor=user, user_id=other_user.pk)
     await bob.next_of("chat.created")
-    await sync(services.message_send)(chat=chat_with_carol, user=user, text="meanwhile")
+    await sync(message_send)(chat=chat_with_carol, user=user, text="meanwhile")
 
     assert (await carol_socket.next_of("message.new"))["message"]["text"] == "meanwhile"
     release.set()
@@ -137,7 +140,7 @@ async def test_a_socket_that_closes_while_it_follows_a_new_chat_is_not_left_behi
         await real_follow(self, group_name, follower)
 
     monkeypatch.setattr(Fanout, "follow", slow_follow)
-    await sync(services.member_add)(chat=new_chat, actor=user, user_id=other_user.pk)
+    await sync(member_add)(chat=new_chat, actor=user, user_id=other_user.pk)
     await asyncio.wait_for(following.wait(), 3)
     await bob.disconnect()
     release.set()
@@ -158,7 +161,7 @@ async def test_a_socket_that_cannot_read_a_new_chat_closes_and_its_client_reconn
         raise OperationalError("the database is restarting")
 
     monkeypatch.setattr(ChatConsumer, "catch_up", failing_catch_up)
-    await sync(services.member_add)(chat=new_chat, actor=user, user_id=other_user.pk)
+    await sync(member_add)(chat=new_chat, actor=user, user_id=other_user.pk)
 
     while (output := await bob.receive_output(timeout=3))["type"] != "websocket.close":
         pass

@@ -11,7 +11,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts import services as account_services
 from accounts.models import User
-from chats import consumers
+from chats.realtime import consumer
 from tests.factories import PASSWORD, chat_factory
 from tests.realtime.conftest import access_token, sync
 
@@ -87,7 +87,7 @@ async def test_a_deactivated_users_token_is_refused(raw_socket, user):
 
 
 async def test_no_auth_within_the_deadline_closes_with_4401(raw_socket, monkeypatch):
-    monkeypatch.setattr("chats.consumers.AUTH_TIMEOUT_SECONDS", 0.2)
+    monkeypatch.setattr("chats.realtime.consumer.AUTH_TIMEOUT_SECONDS", 0.2)
     socket = raw_socket()
     await socket.connect()
 
@@ -160,7 +160,7 @@ async def test_a_browser_socket_opened_while_the_database_is_down_closes_with_45
     async def database_down(scope: dict) -> User:
         raise OperationalError("the database is restarting")
 
-    monkeypatch.setattr(consumers, "get_user", database_down)
+    monkeypatch.setattr(consumer, "get_user", database_down)
     socket = raw_socket(headers=[(b"origin", b"http://localhost"), (b"cookie", cookie)])
 
     connected, _ = await socket.connect()

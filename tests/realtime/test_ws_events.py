@@ -3,8 +3,10 @@
 import pytest
 from django.db import transaction
 
-from chats import services
 from chats.models import ChatType, Role
+from chats.services.chats import chat_delete, chat_update
+from chats.services.members import member_add, member_remove
+from chats.services.messages import message_delete, message_edit, message_send, read_mark
 from tests.factories import UserFactory, chat_factory
 from tests.realtime.conftest import sync
 
@@ -32,7 +34,7 @@ async def test_a_rolled_back_write_pushes_nothing(connect, user, other_user):
 
     def post_then_fail() -> None:
         with transaction.atomic():
-            services.message_send(chat=chat, user=user, text="never")
+            message_send(chat=chat, user=user, text="never")
             raise RuntimeError("rolled back")
 
     with pytest.raises(RuntimeError):
@@ -43,12 +45,12 @@ async def test_a_rolled_back_write_pushes_nothing(connect, user, other_user):
 
 async def test_edits_and_deletes_arrive_as_message_updated(connect, user, other_user):
     chat = await sync(chat_factory)(user, [other_user])
-    message, _ = await sync(services.message_send)(chat=chat, user=user, text="typo")
+    message, _ = await sync(message_send)(chat=chat, user=user, text="typo")
     socket = await connect(other_user)
 
-    await sync(services.message_edit)(message=message, actor=user, text="fixed")
+    await sync(message_edit)(message=message, actor=user, text="fixed")
     edited = await socket.next_of("message.updated")
-    await sync(services.message_delete)(message=message, actor=user)
+    await sync(message_delete)(message=message, actor=user)
     deleted = await socket.next_of("message.updated")
 
     assert edited["message"]["text"] == "fixed"
@@ -63,9 +65,9 @@ async def test_chat_updates_and_deletion_reach_the_members(connect, user, other_
     chat_id = chat.pk
     socket = await connect(other_user)
 
-    await sync(services.chat_update)(chat=chat, actor=user, title="Renamed")
+    await sync(chat_update)(chat=chat, actor=user, title="Renamed")
     updated = await socket.next_of("chat.updated")
-    await sync(services.chat_delete)(chat=chat, actor=user)
+    await sync(chat_delete)(chat=chat, actor=user)
     deleted = await socket.next_of("chat.deleted")
 
     assert updated["chat"]["title"] == "Renamed"
@@ -75,10 +77,10 @@ async def test_chat_updates_and_deletion_reach_the_members(connect, user, other_
 
 async def test_read_markers_are_broadcast(connect, user, other_user):
     chat = await sync(chat_factory)(user, [other_user])
-    await sync(services.message_send)(chat=chat, user=user, text="read me")
+    await sync(message_send)(chat=chat, user=user, text="read me")
     socket = await connect(user)
 
-    await sync(services.read_mark)(chat=chat, user=other_user, seq=1)
+    await sync(read_mark)(chat=chat, user=other_user, seq=1)
 
     event = await socket.next_of("read")
     assert event == {"type": "read", "chat_id": chat.pk, "user_id": other_user.pk, "seq": 1}
@@ -89,9 +91,9 @@ async def test_member_changes_are_announced(connect, user, other_user):
     chat = await sync(chat_factory)(user, [other_user])
     socket = await connect(other_user)
 
-    await sync(services.member_add)(chat=chat, actor=user, user_id=carol.pk, role=Role.MEMBER)
+    await sync(member_add)(chat=chat, actor=user, user_id=carol.pk, role=Role.MEMBER)
     added = await socket.next_of("member.added")
-    await sync(services.member_remove)(chat=chat, actor=user, user_id=carol.pk)
+    await sync(member_remove)(chat=chat, actor=user, user_id=carol.pk)
     removed = await socket.next_of("member.removed")
 
     assert added["member"]["user"]["id"] == carol.pk

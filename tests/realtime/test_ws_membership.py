@@ -2,8 +2,10 @@
 
 import pytest
 
-from chats import services
 from chats.models import Role
+from chats.services.chats import chat_update
+from chats.services.members import member_add, member_remove
+from chats.services.messages import message_send
 from tests.factories import chat_factory
 from tests.realtime.conftest import sync
 
@@ -14,12 +16,12 @@ async def test_an_added_member_gets_the_chats_events_without_reconnecting(
     connect, user, other_user
 ):
     chat = await sync(chat_factory)(user, [])
-    await sync(services.message_send)(chat=chat, user=user, text="before bob")
+    await sync(message_send)(chat=chat, user=user, text="before bob")
     bob = await connect(other_user)
 
-    await sync(services.member_add)(chat=chat, actor=user, user_id=other_user.pk, role=Role.MEMBER)
+    await sync(member_add)(chat=chat, actor=user, user_id=other_user.pk, role=Role.MEMBER)
     created = await bob.expect("chat.created")
-    await sync(services.message_send)(chat=chat, user=user, text="welcome")
+    await sync(message_send)(chat=chat, user=user, text="welcome")
 
     assert created["chat"]["id"] == chat.pk
     assert created["chat"]["last_seq"] == 1
@@ -32,10 +34,10 @@ async def test_a_removed_member_hears_nothing_more(connect, user, other_user):
     chat = await sync(chat_factory)(user, [other_user])
     bob = await connect(other_user)
 
-    await sync(services.member_remove)(chat=chat, actor=user, user_id=other_user.pk)
+    await sync(member_remove)(chat=chat, actor=user, user_id=other_user.pk)
     removed = await bob.next_of("member.removed")
-    await sync(services.message_send)(chat=chat, user=user, text="after bob left")
-    await sync(services.chat_update)(chat=chat, actor=user, title="Secret plans")
+    await sync(message_send)(chat=chat, user=user, text="after bob left")
+    await sync(chat_update)(chat=chat, actor=user, title="Secret plans")
 
     assert removed["user_id"] == other_user.pk
     assert await bob.silent(0.5)
@@ -45,10 +47,10 @@ async def test_leaving_stops_the_events_on_every_socket_of_the_leaver(connect, u
     chat = await sync(chat_factory)(user, [other_user])
     laptop, phone = await connect(other_user), await connect(other_user)
 
-    await sync(services.member_remove)(chat=chat, actor=other_user, user_id=other_user.pk)
+    await sync(member_remove)(chat=chat, actor=other_user, user_id=other_user.pk)
     for socket in (laptop, phone):
         await socket.next_of("member.removed")
-    await sync(services.message_send)(chat=chat, user=user, text="gone")
+    await sync(message_send)(chat=chat, user=user, text="gone")
 
     assert await laptop.silent()
     assert await phone.silent()
@@ -61,8 +63,8 @@ async def test_a_message_posted_while_joining_is_not_lost(connect, user, other_u
     bob = await connect(other_user)
 
     def add_then_post() -> None:
-        services.member_add(chat=chat, actor=user, user_id=other_user.pk, role=Role.MEMBER)
-        services.message_send(chat=chat, user=user, text="quick hello")
+        member_add(chat=chat, actor=user, user_id=other_user.pk, role=Role.MEMBER)
+        message_send(chat=chat, user=user, text="quick hello")
 
     await sync(add_then_post)()
 

@@ -6,8 +6,9 @@ import pytest
 from channels.layers import get_channel_layer
 
 from chatproject import metrics
-from chats import events, services
 from chats.models import Message
+from chats.realtime import events
+from chats.services.messages import message_send
 from tests.factories import chat_factory, messages_factory
 from tests.realtime.conftest import sync
 
@@ -149,7 +150,7 @@ async def test_posts_do_not_wait_for_a_slow_layer_and_their_events_keep_commit_o
     connect, user, other_user, monkeypatch
 ):
     """Posting runs on the process's one database thread, which every socket's database work
-    queues on: it hands its events to the server's loop and goes on (chats.events.Publisher)."""
+    queues on: it hands its events to the server's loop and goes on (events.Publisher)."""
     chat = await sync(chat_factory)(user, [other_user])
     bob = await connect(other_user)
     layer = get_channel_layer()
@@ -163,7 +164,7 @@ async def test_posts_do_not_wait_for_a_slow_layer_and_their_events_keep_commit_o
     monkeypatch.setattr(layer, "group_send", slow_group_send)
     gaps_before = metrics.value("chat_ws_gap_fills_total")
     for n in range(1, 4):
-        await sync(services.message_send)(chat=chat, user=user, text=f"m{n}")
+        await sync(message_send)(chat=chat, user=user, text=f"m{n}")
     assert await bob.silent(0.1)
     layer_back.set()
 

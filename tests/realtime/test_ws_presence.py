@@ -6,8 +6,8 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import User
-from chats import services
 from chats.models import Connection
+from chats.services.presence import presence_sweep
 from tests.factories import chat_factory
 from tests.realtime.conftest import sync
 
@@ -82,7 +82,7 @@ async def test_the_sweep_ends_sockets_whose_process_stopped_heartbeating(connect
     stale = timezone.now() - timedelta(minutes=10)
     await sync(Connection.objects.filter(user=other_user).update)(heartbeat=stale)
 
-    swept = await sync(services.presence_sweep)()
+    swept = await sync(presence_sweep)()
 
     assert swept == 1
     assert await status_of(other_user) == "offline"

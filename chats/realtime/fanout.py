@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 from channels.layers import BaseChannelLayer, get_channel_layer
 
-from chats.events import ChannelEvent
+from chats.realtime.events import ChannelEvent
 
 logger = logging.getLogger(__name__)
 

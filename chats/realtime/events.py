@@ -27,10 +27,11 @@ from django.db import transaction
 from rest_framework.utils.encoders import JSONEncoder
 
 from chatproject import metrics
-from chats.api.serializers import MemberSerializer, MessageSerializer, chat_payload
+from chats.payloads import chat_payload, member_payload, message_payload
 
 if TYPE_CHECKING:
     from chats.models import Chat, Membership, Message
+    from chats.selectors import ChatSummary
 
 logger = logging.getLogger(__name__)
 
@@ -209,36 +210,35 @@ def _to_user(
 
 
 # --- The events, one function each ---------------------------------------------------------------
-# Payload shapes are the REST shapes, so a client parses an object the same way from either.
+# Payloads are the REST answers' (chats/payloads.py), so a client parses an object the same way
+# from either.
 
 
 def message_new(message: "Message") -> None:
-
     _to_chat(
-        message.chat_id,
-        "message.new",
-        order_seq=message.seq,
-        message=MessageSerializer(message).data,
+        message.chat_id, "message.new", order_seq=message.seq, message=message_payload(message)
     )
 
 
 def message_updated(message: "Message") -> None:
-
-    _to_chat(message.chat_id, "message.updated", message=MessageSerializer(message).data)
+    _to_chat(message.chat_id, "message.updated", message=message_payload(message))
 
 
 def chat_created(chat: "Chat", memberships: "list[Membership]") -> None:
-    """Tell each member about the chat, with their own role, and subscribe their sockets to it."""
-
+    """Tell each member about the new chat, with their own role, and subscribe their sockets."""
     for membership in memberships:
-        payload = chat_payload(chat, my_role=membership.role, member_count=len(memberships))
+        payload = chat_payload(
+            chat, member_count=len(memberships), last_message=None, my_role=membership.role
+        )
         _to_user(membership.user_id, "chat.created", chat=payload, subscribe=chat.pk)
 
 
-def chat_updated(chat: "Chat") -> None:
+def chat_updated(chat: "Chat", summary: "ChatSummary") -> None:
     """The shared fields of the chat; my_role and unread_count differ per member: left out."""
-
-    _to_chat(chat.pk, "chat.updated", chat=chat_payload(chat))
+    payload = chat_payload(
+        chat, member_count=summary.member_count, last_message=summary.last_message
+    )
+    _to_chat(chat.pk, "chat.updated", chat=payload)
 
 
 def chat_deleted(chat_id: int, member_ids: list[int]) -> None:
@@ -246,20 +246,24 @@ def chat_deleted(chat_id: int, member_ids: list[int]) -> None:
         _to_user(user_id, "chat.deleted", chat_id=chat_id, unsubscribe=chat_id)
 
 
-def member_added(membership: "Membership") -> None:
+def member_added(membership: "Membership", summary: "ChatSummary") -> None:
     """Tell the chat, then subscribe the new member's sockets and send them the chat."""
-
     chat = membership.chat
-    _to_chat(chat.pk, "member.added", member=MemberSerializer(membership).data)
-    payload = chat_payload(chat, my_role=membership.role, unread_count=chat.last_seq)
+    _to_chat(chat.pk, "member.added", member=member_payload(membership))
+    payload = chat_payload(
+        chat,
+        member_count=summary.member_count,
+        last_message=summary.last_message,
+        my_role=membership.role,
+        unread_count=chat.last_seq,
+    )
     _to_user(
         membership.user_id, "chat.created", chat=payload, subscribe=chat.pk, since_seq=chat.last_seq
     )
 
 
 def member_updated(membership: "Membership") -> None:
-
-    _to_chat(membership.chat_id, "member.updated", member=MemberSerializer(membership).data)
+    _to_chat(membership.chat_id, "member.updated", member=member_payload(membership))
 
 
 def member_removed(chat_id: int, user_id: int) -> None:

@@ -1,5 +1,5 @@
 from django.urls import path
 
-from chats.consumers import ChatConsumer
+from chats.realtime.consumer import ChatConsumer
 
 websocket_urlpatterns = [path("ws/", ChatConsumer.as_asgi())]

@@ -22,16 +22,19 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from rest_framework import exceptions
 
-from accounts.api.serializers import UserSerializer
 from accounts.models import User
+from accounts.payloads import user_payload
 from accounts.selectors import user_for_access_token
 from accounts.services import browser_session_id
 from chatproject import metrics, throttles
 from chatproject.exceptions import ServiceUnavailable
-from chats import events, selectors, services
-from chats.api.serializers import MessageSerializer
-from chats.fanout import process_fanout
-from chats.frames import FRAMES, SYNC_LIMIT_MAX, Frame
+from chats import selectors
+from chats.payloads import message_payload
+from chats.realtime import events
+from chats.realtime.fanout import process_fanout
+from chats.realtime.frames import FRAMES, SYNC_LIMIT_MAX, Frame
+from chats.services.messages import message_send, read_mark
+from chats.services.presence import presence_connect, presence_disconnect, presence_heartbeat
 
 logger = logging.getLogger(__name__)
 
@@ -248,23 +251,21 @@ class ChatConsumer(AsyncWebsocketConsumer):
             self.streams[state["id"]] = ChatStream(last_seq=state["last_seq"])
         for chat_id in set(chat_ids) - set(self.streams):  # left between the two reads
             self.fanout.unfollow(events.chat_group(chat_id), self)
-        await self.send_frame("hello", user=UserSerializer(self.user).data, chats=states)
+        await self.send_frame("hello", user=user_payload(self.user), chats=states)
         self.heartbeat_task = asyncio.ensure_future(self.heartbeat())
         metrics.increment("chat_ws_connections")
 
     def _chat_states_and_online(self, user: User) -> tuple[list[dict[str, int]], User]:
         """One trip to the database thread: each is a queue wait, and a connect burst queues."""
         states = selectors.chat_states_for_user(user=user)
-        return states, services.presence_connect(user=user, channel_name=self.channel_name)
+        return states, presence_connect(user=user, channel_name=self.channel_name)
 
     async def heartbeat(self) -> None:
         """Keep this socket's presence row fresh while the process lives; the sweep ends others."""
         while True:
             await asyncio.sleep(settings.PRESENCE_HEARTBEAT_SECONDS)
             try:
-                await database_sync_to_async(services.presence_heartbeat)(
-                    channel_name=self.channel_name
-                )
+                await database_sync_to_async(presence_heartbeat)(channel_name=self.channel_name)
             except DATABASE_DOWN:  # a database restart must not end the heartbeat for good
                 logger.warning("socket %s: presence heartbeat failed", self.channel_name)
 
@@ -279,9 +280,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         # waits its turn on the database thread, and events meanwhile would go nowhere.
         self.fanout.unfollow_all(self)
         try:
-            await database_sync_to_async(services.presence_disconnect)(
-                channel_name=self.channel_name
-            )
+            await database_sync_to_async(presence_disconnect)(channel_name=self.channel_name)
         except DATABASE_DOWN:  # the row stops heartbeating; the presence sweep ends it
             logger.warning("socket %s: presence not ended, database unavailable", self.channel_name)
         metrics.increment("chat_ws_connections", -1)
@@ -348,10 +347,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
     def _message_send(self, frame: dict[str, Any]) -> dict[str, Any]:
         throttles.message_send_throttle(self.member)
         chat = selectors.chat_access(user=self.member, chat_id=frame["chat_id"])
-        message, _ = services.message_send(
+        message, _ = message_send(
             chat=chat, user=self.member, text=frame["text"], client_id=frame.get("client_id")
         )
-        return dict(MessageSerializer(message).data)
+        return message_payload(message)
 
     async def on_sync(self, frame: dict[str, Any]) -> None:
         """Send every message after `after_seq` in batches, up to SYNC_BATCHES_MAX of them; a
@@ -375,7 +374,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
     def _history(self, chat_id: int, after: int, limit: int) -> tuple[list[dict[str, Any]], bool]:
         chat = selectors.chat_access(user=self.member, chat_id=chat_id)
         messages, has_more = selectors.message_history(chat=chat, after=after, limit=limit)
-        return [dict(m) for m in MessageSerializer(messages, many=True).data], has_more
+        return [message_payload(message) for message in messages], has_more
 
     async def on_typing(self, frame: dict[str, Any]) -> None:
         chat_id = frame["chat_id"]
@@ -390,7 +389,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     def _read(self, frame: dict[str, Any]) -> None:
         chat = selectors.chat_access(user=self.member, chat_id=frame["chat_id"])
-        services.read_mark(chat=chat, user=self.member, seq=frame["seq"])
+        read_mark(chat=chat, user=self.member, seq=frame["seq"])
 
     # --- Events from the channel layer ---------------------------------------------------------
 

@@ -17,13 +17,11 @@ class RefField(serializers.Field):
     default_error_messages = {"invalid": f"Must be a string of at most {REF_MAX} chars or an int."}
 
     def to_internal_value(self, data: Any) -> str | int:
-        if isinstance(data, bool) or not isinstance(data, str | int):
-            self.fail("invalid")
-        if isinstance(data, str) and len(data) > REF_MAX:
-            self.fail("invalid")
-        if isinstance(data, int) and abs(data) > 2**53:
-            self.fail("invalid")
-        return data
+        if isinstance(data, str) and len(data) <= REF_MAX:
+            return data
+        if isinstance(data, int) and not isinstance(data, bool) and abs(data) <= 2**53:
+            return data
+        self.fail("invalid")
 
     def to_representation(self, value: Any) -> Any:
         return value

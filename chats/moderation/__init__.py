@@ -1,0 +1,1 @@
+"""Moderation: reports, removal and restore of messages, bans, and the audit trail."""

@@ -1,0 +1,66 @@
+"""Chats, members and messages as REST answers and socket events both show them.
+
+Pure functions from objects to dicts: no queries, no writes. What a payload needs beyond the
+object (a count, the last message, the caller's role) its caller passes in, having read it
+through a selector, so a payload costs nothing a list has not already paid for.
+"""
+
+from typing import Any
+
+from accounts.payloads import timestamp, user_brief_payload, user_payload
+from chats.models import Chat, Membership, Message
+
+
+def message_payload(message: Message) -> dict[str, Any]:
+    """Built directly, not through DRF's fields: every history page, sync batch and event
+    serializes messages, and DRF's per-field machinery was a third of a history request's CPU in
+    the profile (bench/README.md)."""
+    return {
+        "id": message.pk,
+        "chat_id": message.chat_id,
+        "seq": message.seq,
+        "user_id": message.user_id,
+        "author": user_brief_payload(message.user),
+        "text": "" if message.deleted else message.text,
+        "client_id": message.client_id,
+        "created": timestamp(message.created),
+        "updated": timestamp(message.updated),
+        "edited": message.edited,
+        "deleted": message.deleted,
+    }
+
+
+def chat_payload(
+    chat: Chat,
+    *,
+    member_count: int,
+    last_message: Message | None,
+    my_role: str | None = None,
+    unread_count: int = 0,
+) -> dict[str, Any]:
+    """A chat as one member sees it. Without my_role, the per-member fields are left out: an
+    event that every member gets carries only what they share."""
+    payload: dict[str, Any] = {
+        "id": chat.pk,
+        "title": chat.title,
+        "description": chat.description,
+        "chat_type": chat.chat_type,
+        "creator_user_id": chat.creator_id,
+        "created": timestamp(chat.created),
+        "updated": timestamp(chat.updated),
+        "last_seq": chat.last_seq,
+        "member_count": member_count,
+    }
+    if my_role is not None:
+        payload["my_role"] = my_role
+        payload["unread_count"] = unread_count
+    payload["last_message"] = None if last_message is None else message_payload(last_message)
+    return payload
+
+
+def member_payload(membership: Membership) -> dict[str, Any]:
+    return {
+        "user": user_payload(membership.user),
+        "role": membership.role,
+        "joined": timestamp(membership.joined),
+    }

@@ -1,0 +1,30 @@
+"""The checks that the writes of chats start with: who is a member, and what their role allows."""
+
+from collections.abc import Iterable
+
+from rest_framework import exceptions
+
+from accounts.models import User
+from chats.models import Chat, Membership
+
+
+def membership_get(*, chat: Chat, user: User) -> Membership:
+    """The caller's membership. A non-member learns nothing, not even that the chat exists."""
+    membership = Membership.objects.filter(chat=chat, user=user).first()
+    if membership is None:
+        raise exceptions.NotFound("No such chat.")
+    return membership
+
+
+def require_role(membership: Membership, roles: Iterable[str], action: str) -> None:
+    if membership.role not in roles:
+        raise exceptions.PermissionDenied(f"Your role in this chat does not allow you to {action}.")
+
+
+def active_users(user_ids: Iterable[int], *, field: str) -> list[User]:
+    wanted = set(user_ids)
+    users = list(User.objects.filter(pk__in=wanted, is_active=True))
+    missing = wanted - {user.pk for user in users}
+    if missing:
+        raise exceptions.ValidationError({field: [f"No such user: {sorted(missing)}."]})
+    return users

@@ -1,0 +1,94 @@
+"""Adding and removing members, and changing their roles."""
+
+from django.db import transaction
+from django.db.models import Case, Value, When
+from rest_framework import exceptions
+
+from accounts.models import User
+from chats import selectors
+from chats.models import MANAGER_ROLES, Chat, ChatType, Membership, Role
+from chats.realtime import events
+from chats.services.access import active_users, membership_get, require_role
+
+
+@transaction.atomic
+def member_add(*, chat: Chat, actor: User, user_id: int, role: Role = Role.MEMBER) -> Membership:
+    actor_membership = membership_get(chat=chat, user=actor)
+    require_role(actor_membership, MANAGER_ROLES, "add members")
+    if chat.chat_type == ChatType.DIRECT:
+        raise exceptions.ValidationError(
+            {"detail": "A direct chat always has exactly two members."}
+        )
+    if role == Role.OWNER:
+        raise exceptions.ValidationError(
+            {"role": ["Transfer ownership by changing a role instead."]}
+        )
+    if role == Role.ADMIN:
+        require_role(actor_membership, (Role.OWNER,), "appoint admins")
+    (user,) = active_users([user_id], field="user_id")
+    if Membership.objects.filter(chat=chat, user=user).exists():
+        raise exceptions.ValidationError({"user_id": ["Already a member."]})
+    membership = Membership.objects.create(chat=chat, user=user, role=role)
+    events.member_added(membership, selectors.chat_summary(chat=chat))
+    return membership
+
+
+@transaction.atomic
+def member_role_set(*, chat: Chat, actor: User, user_id: int, role: Role) -> Membership:
+    """Change a member's role. Giving someone the owner role hands ownership over to them."""
+    actor_membership = membership_get(chat=chat, user=actor)
+    require_role(actor_membership, (Role.OWNER,), "change roles")
+    target = Membership.objects.select_related("user").filter(chat=chat, user_id=user_id).first()
+    if target is None:
+        raise exceptions.NotFound("No such member.")
+    if target.pk == actor_membership.pk:
+        raise exceptions.ValidationError({"role": ["Hand ownership to another member instead."]})
+    if role == Role.OWNER:
+        actor_membership.role = Role.ADMIN
+        actor_membership.save(update_fields=["role"])
+        events.member_updated(actor_membership)
+    target.role = role
+    target.save(update_fields=["role"])
+    events.member_updated(target)
+    return target
+
+
+@transaction.atomic
+def member_remove(*, chat: Chat, actor: User, user_id: int) -> None:
+    """Remove a member, or leave when user_id is the actor's own.
+
+    An owner who leaves hands the chat to the longest-standing admin, or else member; the last
+    member to leave deletes the chat.
+    """
+    actor_membership = membership_get(chat=chat, user=actor)
+    target = Membership.objects.filter(chat=chat, user_id=user_id).first()
+    if target is None:
+        raise exceptions.NotFound("No such member.")
+    # The role first, as member_add does: a plain member may not remove anyone from any chat (403).
+    if target.pk != actor_membership.pk:
+        require_role(actor_membership, MANAGER_ROLES, "remove members")
+        if actor_membership.role == Role.ADMIN and target.role != Role.MEMBER:
+            raise exceptions.PermissionDenied("Admins may remove members, not the owner or admins.")
+    if chat.chat_type == ChatType.DIRECT:
+        raise exceptions.ValidationError(
+            {"detail": "A direct chat always has exactly two members."}
+        )
+    target.delete()
+    events.member_removed(chat.pk, user_id)
+    if target.role == Role.OWNER:
+        _owner_succession(chat)
+
+
+def _owner_succession(chat: Chat) -> None:
+    heir = (
+        Membership.objects.filter(chat=chat)
+        .select_related("user")
+        .order_by(Case(When(role=Role.ADMIN, then=Value(0)), default=Value(1)), "joined", "pk")
+        .first()
+    )
+    if heir is None:
+        chat.delete()
+        return
+    heir.role = Role.OWNER
+    heir.save(update_fields=["role"])
+    events.member_updated(heir)

@@ -1,0 +1,83 @@
+// Sending: a message shows at once as pending and stays so until the server acks it, and goes out
+// again after a reconnect, so nothing written is lost to a dropped connection.
+
+import { $, h, newClientId } from "./common.js";
+import { socket } from "./room-socket.js";
+import { canPost, chatId, composer, input, scrollToBottom, state } from "./room-state.js";
+
+const ACK_PATIENCE_MS = 10000;
+
+const pendingList = $("#pending-messages");
+
+export function pendingStatus(entry, text, failed = false) {
+  entry.node.classList.toggle("failed", failed);
+  entry.node.querySelector(".status").textContent = text;
+  const actions = entry.node.querySelector(".actions");
+  actions.replaceChildren();
+  if (failed) {
+    actions.append(
+      h("button", { type: "button", class: "link-button", onclick: () => transmit(entry.clientId) }, "Retry"),
+      h("button", { type: "button", class: "link-button danger", onclick: () => dropPending(entry.clientId) }, "Discard"),
+    );
+  }
+}
+
+function send(text) {
+  const clientId = newClientId();
+  const node = h(
+    "li",
+    { class: "message mine pending", "data-client-id": clientId },
+    h("div", { class: "bubble" }, h("p", { class: "text" }, text), h("div", { class: "meta" }, h("span", { class: "status" }, "Sending…"))),
+    h("div", { class: "actions" }),
+  );
+  const entry = { clientId, text, node, timer: null };
+  state.pending.set(clientId, entry);
+  pendingList.append(node);
+  scrollToBottom();
+  transmit(clientId);
+}
+
+// Send (or send again) a pending message. Its client_id makes a repeat harmless: the server
+// answers with the message it already has.
+export function transmit(clientId) {
+  const entry = state.pending.get(clientId);
+  if (!entry) return;
+  clearTimeout(entry.timer);
+  const frame = { type: "message.send", ref: clientId, chat_id: chatId, text: entry.text, client_id: clientId };
+  if (!socket.send(frame)) {
+    pendingStatus(entry, "Waiting for the connection…");
+    return;
+  }
+  pendingStatus(entry, "Sending…");
+  entry.timer = setTimeout(() => {
+    if (state.pending.has(clientId)) pendingStatus(entry, "Not confirmed yet.", true);
+  }, ACK_PATIENCE_MS);
+}
+
+export function confirmPending(clientId) {
+  const entry = state.pending.get(clientId);
+  if (!entry) return;
+  clearTimeout(entry.timer);
+  entry.node.remove();
+  state.pending.delete(clientId);
+}
+
+function dropPending(clientId) {
+  confirmPending(clientId);
+}
+
+composer.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const text = input.value.trim();
+  if (!text || !canPost()) return;
+  send(text);
+  input.value = "";
+  input.focus();
+});
+
+input.addEventListener("keydown", (event) => {
+  if (event.key === "Enter" && !event.shiftKey && !event.altKey && !event.ctrlKey && !event.metaKey && !event.isComposing) {
+    event.preventDefault();
+    composer.requestSubmit();
+  }
+});

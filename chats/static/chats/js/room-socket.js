@@ -1,0 +1,137 @@
+// The room's socket: each frame goes to the part of the page it concerns, and each `hello` (the
+// first connect or a reconnect) makes the page catch up on what it missed.
+
+import { ChatSocket, api, showConnection } from "./common.js";
+import { confirmPending, pendingStatus, transmit } from "./room-composer.js";
+import { applyChat, endRoom, renderMembers, renderPermissions, setMembers } from "./room-members.js";
+import { applyUpdate, receiveLive } from "./room-messages.js";
+import { otherChatEvent, renderOtherUnread } from "./room-other-chats.js";
+import { markSeen } from "./room-read.js";
+import { loadScheduled } from "./room-scheduled.js";
+import { chatId, me, state } from "./room-state.js";
+import { finishSync, onSyncBatch, requestSync } from "./room-sync.js";
+import { showTyper, stopTyper } from "./room-typing.js";
+
+export const socket = new ChatSocket({ onFrame, onState: (socketState) => showConnection(socketState) });
+
+async function onHello(frame) {
+  state.hellos += 1;
+  const here = frame.chats.find((chat) => chat.id === chatId);
+  if (!here) {
+    endRoom("You are no longer a member of this chat.");
+    return;
+  }
+  const myself = state.members.get(me);
+  if (myself) {
+    myself.user = frame.user;
+    renderMembers();
+  }
+  state.otherUnread = new Map(frame.chats.filter((chat) => chat.id !== chatId).map((chat) => [chat.id, chat.unread_count]));
+  renderOtherUnread();
+  if (state.sync) {
+    clearTimeout(state.sync.timer);
+    state.sync = null;
+  }
+  state.caughtUp = 0;
+  state.serverLastSeq = Math.max(state.serverLastSeq, here.last_seq);
+  state.typingSentAt = 0;
+  requestSync();
+  for (const clientId of state.pending.keys()) transmit(clientId);
+  markSeen();
+  if (state.hellos > 1) {
+    // Back after a drop: members, presence, the title or my role may have changed meanwhile.
+    try {
+      const detail = await api(`/api/chats/${chatId}/`);
+      applyChat(detail.chat);
+      setMembers(detail.members);
+    } catch (failure) {
+      if (failure.status === 404) endRoom("This chat is gone, or you are no longer in it.");
+    }
+    loadScheduled();
+  }
+}
+
+function onFrame(frame) {
+  if (frame.type === "hello") {
+    onHello(frame);
+    return;
+  }
+  if (frame.type === "ack") {
+    if (frame.message.chat_id === chatId) receiveLive(frame.message);
+    confirmPending(frame.ref);
+    return;
+  }
+  if (frame.type === "error") {
+    const entry = frame.ref !== undefined ? state.pending.get(frame.ref) : undefined;
+    if (entry) {
+      clearTimeout(entry.timer);
+      pendingStatus(entry, describe(frame), true);
+    } else if (state.sync && frame.ref === state.sync.ref) {
+      finishSync();
+    }
+    return;
+  }
+  if (frame.type === "presence") {
+    const member = state.members.get(frame.user_id);
+    if (member) {
+      member.user = { ...member.user, status: frame.status, last_seen: frame.status === "offline" ? new Date().toISOString() : member.user.last_seen };
+      renderMembers();
+    }
+    return;
+  }
+  const id = frame.chat_id ?? (frame.chat ? frame.chat.id : undefined);
+  if (id !== chatId) {
+    otherChatEvent(frame);
+    return;
+  }
+  switch (frame.type) {
+    case "message.new": {
+      receiveLive(frame.message);
+      if (frame.message.seq > state.top) requestSync(); // a gap before it
+      // One of my scheduled messages went out (its client_id is "scheduled-<id>"): show it sent.
+      if (frame.message.user_id === me && String(frame.message.client_id).startsWith("scheduled-")) loadScheduled();
+      return;
+    }
+    case "sync.batch":
+      onSyncBatch(frame);
+      return;
+    case "message.updated":
+      if (state.messages.has(frame.message.seq)) applyUpdate(frame.message);
+      return;
+    case "typing":
+      if (frame.user_id !== me) showTyper(frame.user_id);
+      return;
+    case "chat.updated":
+      applyChat(frame.chat);
+      return;
+    case "chat.deleted":
+      endRoom("This chat was deleted.");
+      return;
+    case "member.added":
+    case "member.updated":
+      state.members.set(frame.member.user.id, frame.member);
+      if (frame.member.user.id === me) state.myRole = frame.member.role;
+      renderMembers();
+      renderPermissions();
+      return;
+    case "member.removed":
+      if (frame.user_id === me) endRoom("You are no longer a member of this chat.");
+      state.members.delete(frame.user_id);
+      stopTyper(frame.user_id);
+      renderMembers();
+      return;
+    default:
+  }
+}
+
+function describe(errorFrame) {
+  const detail = errorFrame.detail;
+  if (typeof detail === "string") return detail;
+  if (detail && typeof detail === "object") {
+    return Object.values(detail)
+      .flat()
+      .map((part) => String(part))
+      .join(" ");
+  }
+  return "Not sent.";
+}

@@ -1,0 +1,61 @@
+// What every part of the room page shares: its elements, the one state they all read and write,
+// and the helpers that act on the page as a whole (the view's scroll, the tab's title).
+
+import { $ } from "./common.js";
+
+export const room = $("#room");
+export const chatId = Number(room.dataset.chatId);
+export const me = Number(room.dataset.userId);
+export const scroller = $("#scroller");
+export const list = $("#messages");
+export const composer = $("#composer");
+export const input = $("#composer-text");
+
+export const MANAGERS = ["owner", "admin"];
+
+// Messages are kept by seq. Every chat numbers its messages 1, 2, 3 … with no gaps, so the page
+// knows exactly what it has: `top` is the highest seq up to which it holds every message, and after
+// a reconnect it asks the socket for everything past `top` (sync). A seq it already holds is never
+// shown twice, whether it comes live, from sync or from history.
+export const state = {
+  chat: null,
+  myRole: "member",
+  members: new Map(), // user id -> Member {user, role, joined}
+  messages: new Map(), // seq -> {message, node}
+  pending: new Map(), // client id -> {text, node, timer}
+  oldest: Infinity, // the lowest seq loaded
+  top: 0, // every message from `oldest` to `top` is loaded
+  serverLastSeq: 0, // the highest seq the server has told of
+  hasOlder: false,
+  loadingOlder: false,
+  sync: null, // the sync request in flight: {ref, batches, timer, again}
+  syncLimit: 100,
+  syncCount: 0,
+  caughtUp: 0, // messages that the last reconnect's sync brought
+  hellos: 0,
+  readSent: 0,
+  typers: new Map(), // user id -> timer
+  typingSentAt: 0,
+  newBelow: 0,
+  unseenWhileHidden: 0,
+  otherUnread: new Map(), // other chat id -> unread count, for the badge on the back link
+  ended: false,
+};
+
+export const canPost = () =>
+  !state.ended && (!state.chat || state.chat.chat_type !== "channel" || MANAGERS.includes(state.myRole));
+
+export function nearBottom() {
+  return scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 80;
+}
+
+export function scrollToBottom() {
+  scroller.scrollTop = scroller.scrollHeight;
+  state.newBelow = 0;
+  $("#jump").hidden = true;
+}
+
+export function setTitle() {
+  const name = $("#room-title").textContent;
+  document.title = (state.unseenWhileHidden ? `(${state.unseenWhileHidden}) ` : "") + `${name} · Chat`;
+}
