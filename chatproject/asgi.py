@@ -1,26 +1,20 @@
 """The ASGI entry point that daphne serves: HTTP through Django, WebSockets through Channels.
 
-It also bounds what daphne holds in memory for each WebSocket (see BoundedWebSocketProtocol), and
-lets the fan-out write an event's frame, built once, to each socket (see SharedFrames).
+Under daphne it also bounds what daphne holds in memory for each WebSocket, and lets the fan-out
+write an event's frame, built once, to each socket (chatproject/overrides/daphne.py).
 """
 
-import asyncio
-import functools
-import logging
 import os
-from collections.abc import Callable
-from typing import Any
 
 import django
-from autobahn.websocket.protocol import PreparedMessage
-from daphne.ws_protocol import WebSocketFactory, WebSocketProtocol
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatproject.settings")
 
 # Django must be set up before anything imports models.
 django.setup(set_prefix=False)
 
-from chatproject.handlers import SyncStackASGIHandler  # noqa: E402
+from chatproject.overrides import daphne  # noqa: E402
+from chatproject.overrides.django import SyncStackASGIHandler  # noqa: E402
 
 django_asgi_app = SyncStackASGIHandler()
 
@@ -31,151 +25,12 @@ from django.conf import settings  # noqa: E402
 from chatproject.origin import AllowedHostsOriginValidator  # noqa: E402
 from chats.realtime.routing import websocket_urlpatterns  # noqa: E402
 
+daphne.install()
+
 if settings.EMBEDDED_CELERY:
     from chatproject.celery import start_embedded
 
     start_embedded()
-
-logger = logging.getLogger(__name__)
-
-# Bytes queued for a peer since its send buffer was last empty, beyond which it is dropped.
-SEND_BUFFER_MAX_BYTES = 4 * 1024 * 1024
-# Frames received and not yet handled by the consumer, at which the socket stops reading.
-RECEIVE_QUEUE_MAX_FRAMES = 32
-RECEIVE_RESUME_CHECK_SECONDS = 0.01
-
-
-class SendBuffer:
-    """The transport's push producer: Twisted pauses it when more than its buffer size (64 KiB)
-    waits for the peer, and resumes it once everything has gone out."""
-
-    def __init__(self) -> None:
-        self.paused = False
-        self.queued_while_paused = 0
-
-    def pauseProducing(self) -> None:  # noqa: N802 - Twisted's IPushProducer
-        self.paused = True
-
-    def resumeProducing(self) -> None:  # noqa: N802
-        self.paused, self.queued_while_paused = False, 0
-
-    def stopProducing(self) -> None:  # noqa: N802
-        pass
-
-
-class BoundedWebSocketProtocol(WebSocketProtocol):
-    """daphne's WebSocket protocol, holding a bounded amount of memory for each socket.
-
-    daphne queues without limit both what a client sends faster than its consumer handles it and
-    what the server sends to a client that does not read, so one hostile or stalled client could
-    fill the server's memory. Here a socket stops reading while RECEIVE_QUEUE_MAX_FRAMES frames
-    wait for its consumer (the flood waits in the client's TCP buffers), and a peer that has not
-    drained its send buffer while SEND_BUFFER_MAX_BYTES more were queued is dropped: no close
-    frame could get past what it has not read. Its client reconnects and syncs, as after any drop.
-    """
-
-    def connectionMade(self) -> None:  # noqa: N802 - Twisted's names
-        super().connectionMade()
-        # On a protocol error (a frame over the size limit, invalid UTF-8) autobahn's default is
-        # to drop the TCP connection: the client would never learn why. Send the close code.
-        self.failByDrop = False
-        self.send_buffer = SendBuffer()
-        self.reading_paused = False
-        # The HTTP channel that handed the connection over is still the transport's producer.
-        self.transport.unregisterProducer()
-        self.transport.registerProducer(self.send_buffer, True)
-
-    def may_send(self, size: int) -> bool:
-        """Whether `size` more bytes may be queued for the peer: not once the socket is closing
-        (the consumer may send until it hears of the close; autobahn would raise), and not to a
-        peer that does not read, which is dropped here."""
-        if self.state in (self.STATE_CLOSING, self.STATE_CLOSED):
-            return False
-        if self.send_buffer.paused:
-            self.send_buffer.queued_while_paused += size
-            if self.send_buffer.queued_while_paused > SEND_BUFFER_MAX_BYTES:
-                logger.warning(
-                    "WebSocket %s does not keep up with what it is sent: dropped", self.client_addr
-                )
-                self.wasClean = False
-                self.wasNotCleanReason = "the peer does not read"
-                self.dropConnection(abort=True)
-                return False
-        return True
-
-    def send_shared(self, text: str) -> None:
-        """Sends a text frame that many sockets get, built once for all of them. Only events come
-        this way, and only to a socket that has said hello: it is open, or closing."""
-        frame = shared_frame(text)
-        if self.may_send(len(frame.payloadHybi)):
-            self.sendPreparedMessage(frame)
-
-    def serverSend(self, content: str | bytes, binary: bool = False) -> None:  # noqa: N802
-        if not self.may_send(len(content)):
-            return
-        # autobahn holds what it sends to --websocket-max-message-size too, and raises into the
-        # consumer; that limit is for clients' frames; the server's (a sync.batch) may be larger.
-        limit: int = self.maxMessagePayloadSize  # type: ignore[has-type]
-        self.maxMessagePayloadSize = 0
-        try:
-            super().serverSend(content, binary)
-        finally:
-            self.maxMessagePayloadSize = limit
-
-    def onMessage(self, payload: bytes, isBinary: bool) -> None:  # noqa: N802, N803
-        super().onMessage(payload, isBinary)
-        queue = getattr(self, "application_queue", None)
-        if queue is not None and not self.reading_paused:
-            if queue.qsize() >= RECEIVE_QUEUE_MAX_FRAMES:
-                self.reading_paused = True
-                self.transport.pauseProducing()
-                self.resume_reading_later()
-
-    def resume_reading_later(self) -> None:
-        asyncio.get_running_loop().call_later(RECEIVE_RESUME_CHECK_SECONDS, self.resume_reading)
-
-    def resume_reading(self) -> None:
-        if self.state == self.STATE_CLOSED:
-            return
-        if self.application_queue.qsize() > RECEIVE_QUEUE_MAX_FRAMES // 2:
-            self.resume_reading_later()
-            return
-        self.reading_paused = False
-        self.transport.resumeProducing()
-
-
-WebSocketFactory.protocol = BoundedWebSocketProtocol
-
-
-@functools.lru_cache(maxsize=16)
-def shared_frame(text: str) -> PreparedMessage:
-    """An event's frame, built once for all of the process's sockets that get it. The fan-out
-    hands each of them the same `text` object in one pass, so a lookup after the first is a hash
-    already computed and an identity check, and a small cache serves: a frame may be 120 KB."""
-    return PreparedMessage(text.encode(), isBinary=False, applyMask=False, doNotCompress=True)
-
-
-class SharedFrames:
-    """Puts `send_shared` in each WebSocket's scope: a function that sends a text frame straight
-    through the socket's daphne protocol, built once per process (BoundedWebSocketProtocol.
-    send_shared). The fan-out sends each event to every socket that follows its group; through ASGI
-    each socket would encode and frame it again and pass it through Channels' and daphne's send
-    chain: 8-13% of the server's CPU per delivery (bench/README.md, optimisations).
-
-    Under another server, or a test's communicator, the scope has no `send_shared` and the
-    consumer sends through ASGI.
-    """
-
-    def __init__(self, app: Callable[..., Any]) -> None:
-        self.app = app
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
-        # daphne's send is functools.partial(Server.handle_reply, protocol).
-        protocol = send.args[0] if isinstance(send, functools.partial) and send.args else None
-        if isinstance(protocol, BoundedWebSocketProtocol):
-            scope = {**scope, "send_shared": protocol.send_shared}
-        return await self.app(scope, receive, send)
-
 
 application = ProtocolTypeRouter(
     {
@@ -184,7 +39,7 @@ application = ProtocolTypeRouter(
         # No AuthMiddleware: it reads the session's user on the database thread before the
         # consumer runs, for every socket; the consumer does it, for a socket with a session
         # cookie, once accepted.
-        "websocket": SharedFrames(
+        "websocket": daphne.SharedFrames(
             AllowedHostsOriginValidator(SessionMiddlewareStack(URLRouter(websocket_urlpatterns)))
         ),
     }

@@ -5,7 +5,6 @@ go unseen: events the channel layer dropped or failed to send, and gaps that soc
 from the database because an event never arrived.
 """
 
-import logging
 import threading
 from collections import Counter
 
@@ -41,19 +40,3 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
     for name, (kind, help_text) in METRICS.items():
         lines += [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}", f"{name} {value(name)}"]
     return HttpResponse("\n".join(lines) + "\n", content_type="text/plain; version=0.0.4")
-
-
-class OverCapacityFilter(logging.Filter):
-    """channels-redis's core layer reports group messages it dropped at INFO and moves on.
-    Count them and raise the record to WARNING, so a drop shows in logs and metrics."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        # Configuring logging twice (django.setup() runs again in the ASGI module) attaches a
-        # second instance of this filter; a record is counted once all the same.
-        if getattr(record, "drop_counted", False):
-            return True
-        record.drop_counted = True
-        if "over capacity" in str(record.msg) and record.args:
-            increment("chat_channel_layer_dropped_total", int(record.args[0]))  # type: ignore[index,call-overload]
-            record.levelno, record.levelname = logging.WARNING, "WARNING"
-        return True

@@ -109,7 +109,9 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    DATABASES["default"]["ENGINE"] = "chatproject.postgresql"  # checks idle connections only
+    DATABASES["default"]["ENGINE"] = (
+        "chatproject.overrides.postgresql"  # checks idle connections only
+    )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # SQLite serialises writers; a busy timeout makes concurrent posts wait instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
@@ -133,7 +135,7 @@ REDIS_LAYER_HOST = {"address": REDIS_URL, "socket_timeout": 15, "socket_connect_
 if not REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "chatproject.layers.InMemoryChannelLayer",
+            "BACKEND": "chatproject.overrides.channels.InMemoryChannelLayer",
             "CONFIG": CHANNEL_LAYER_LIMITS,
         }
     }
@@ -314,7 +316,7 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "filters": {"over_capacity": {"()": "chatproject.metrics.OverCapacityFilter"}},
+    "filters": {"over_capacity": {"()": "chatproject.overrides.channels_redis.OverCapacityFilter"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {

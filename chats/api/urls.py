@@ -4,11 +4,11 @@ from chatproject.paths import id_group
 from chats.api.views import (
     ChatViewSet,
     MemberViewSet,
-    MessageReportViewSet,
     MessageSearchViewSet,
     MessageViewSet,
     ScheduledMessageViewSet,
 )
+from chats.moderation.views import MessageReportViewSet
 
 CHAT = id_group("chat_id")
 

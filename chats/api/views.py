@@ -31,15 +31,12 @@ from chats.api.serializers import (
     MessagePageSerializer,
     MessageSerializer,
     ReadSerializer,
-    ReportCreateSerializer,
-    ReportSerializer,
     ScheduledCreateSerializer,
     ScheduledMessageSerializer,
     ScheduledUpdateSerializer,
     SearchQuerySerializer,
 )
 from chats.models import Chat, Membership, Message, ScheduledMessage
-from chats.moderation.services import report_create
 from chats.services.chats import chat_create, chat_delete, chat_update
 from chats.services.members import member_add, member_remove, member_role_set
 from chats.services.messages import message_delete, message_edit, message_send, read_mark
@@ -48,7 +45,7 @@ from chats.services.scheduling import message_schedule, scheduled_cancel, schedu
 CHAT_ID = OpenApiParameter("chat_id", int, OpenApiParameter.PATH)
 
 
-def _validated(serializer_class: type[BaseSerializer], data: Any) -> dict[str, Any]:
+def validated(serializer_class: type[BaseSerializer], data: Any) -> dict[str, Any]:
     serializer = serializer_class(data=data)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
@@ -130,7 +127,7 @@ class ChatViewSet(CurrentUserMixin, viewsets.GenericViewSet):
 
     def create(self, request: Request) -> Response:
         chat, created = chat_create(
-            creator=self.user, **_validated(ChatCreateSerializer, request.data)
+            creator=self.user, **validated(ChatCreateSerializer, request.data)
         )
         return self._chat_response(
             chat.pk, status.HTTP_201_CREATED if created else status.HTTP_200_OK
@@ -144,7 +141,7 @@ class ChatViewSet(CurrentUserMixin, viewsets.GenericViewSet):
 
     def partial_update(self, request: Request, pk: str) -> Response:
         chat = self.get_object()
-        chat_update(chat=chat, actor=self.user, **_validated(ChatUpdateSerializer, request.data))
+        chat_update(chat=chat, actor=self.user, **validated(ChatUpdateSerializer, request.data))
         return self._chat_response(chat.pk)
 
     def destroy(self, request: Request, pk: str) -> Response:
@@ -158,7 +155,7 @@ class ChatViewSet(CurrentUserMixin, viewsets.GenericViewSet):
     )
     @action(detail=True, methods=["post"])
     def read(self, request: Request, pk: str) -> Response:
-        seq = _validated(ReadSerializer, request.data)["seq"]
+        seq = validated(ReadSerializer, request.data)["seq"]
         read_mark(chat=self.get_object(), user=self.user, seq=seq)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -202,14 +199,14 @@ class MemberViewSet(ChatScopedMixin, viewsets.GenericViewSet):
     def create(self, request: Request, chat_id: str) -> Response:
         chat = self.get_chat()
         membership = member_add(
-            chat=chat, actor=self.user, **_validated(MemberAddSerializer, request.data)
+            chat=chat, actor=self.user, **validated(MemberAddSerializer, request.data)
         )
         member = selectors.member_get(chat=chat, user_id=membership.user_id)
         return Response(MemberSerializer(member).data, status=status.HTTP_201_CREATED)
 
     def partial_update(self, request: Request, chat_id: str, user_id: str) -> Response:
         chat = self.get_chat()
-        role = _validated(MemberRoleSerializer, request.data)["role"]
+        role = validated(MemberRoleSerializer, request.data)["role"]
         member_role_set(chat=chat, actor=self.user, user_id=int(user_id), role=role)
         return Response(
             MemberSerializer(selectors.member_get(chat=chat, user_id=int(user_id))).data
@@ -259,7 +256,7 @@ class MessageViewSet(ChatScopedMixin, viewsets.GenericViewSet):
         ),
     )
     def history(self, request: Request, chat_id: str) -> Response:
-        query = _validated(HistoryQuerySerializer, request.query_params)
+        query = validated(HistoryQuerySerializer, request.query_params)
         messages, has_more = selectors.message_history(chat=self.get_chat(), **query)
         return Response(
             {"results": MessageSerializer(messages, many=True).data, "has_more": has_more}
@@ -269,14 +266,14 @@ class MessageViewSet(ChatScopedMixin, viewsets.GenericViewSet):
         message, created = message_send(
             chat=self.get_chat(),
             user=self.user,
-            **_validated(MessageCreateSerializer, request.data),
+            **validated(MessageCreateSerializer, request.data),
         )
         status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
         return Response(MessageSerializer(message).data, status=status_code)
 
     def partial_update(self, request: Request, chat_id: str, pk: str) -> Response:
         message = selectors.message_get(chat=self.get_chat(), message_id=int(pk))
-        text = _validated(MessageEditSerializer, request.data)["text"]
+        text = validated(MessageEditSerializer, request.data)["text"]
         message = message_edit(message=message, actor=self.user, text=text)
         return Response(MessageSerializer(message).data)
 
@@ -303,7 +300,7 @@ class MessageSearchViewSet(CurrentUserMixin, viewsets.GenericViewSet):
     pagination_class = SearchPagination
 
     def get_queryset(self) -> QuerySet[Message]:
-        query = _validated(SearchQuerySerializer, self.request.query_params)
+        query = validated(SearchQuerySerializer, self.request.query_params)
         return selectors.message_search(user=self.user, **query)
 
     def list(self, request: Request) -> Response:
@@ -362,7 +359,7 @@ class ScheduledMessageViewSet(ChatScopedMixin, viewsets.GenericViewSet[Scheduled
         scheduled = message_schedule(
             chat=self.get_chat(),
             user=self.user,
-            **_validated(ScheduledCreateSerializer, request.data),
+            **validated(ScheduledCreateSerializer, request.data),
         )
         return Response(ScheduledMessageSerializer(scheduled).data, status=status.HTTP_201_CREATED)
 
@@ -371,41 +368,10 @@ class ScheduledMessageViewSet(ChatScopedMixin, viewsets.GenericViewSet[Scheduled
 
     def partial_update(self, request: Request, chat_id: str, pk: str) -> Response:
         scheduled = self.get_scheduled()  # first: someone else's row is 404 whatever the body
-        changes = _validated(ScheduledUpdateSerializer, request.data)
+        changes = validated(ScheduledUpdateSerializer, request.data)
         scheduled = scheduled_update(scheduled=scheduled, **changes)
         return Response(ScheduledMessageSerializer(scheduled).data)
 
     def destroy(self, request: Request, chat_id: str, pk: str) -> Response:
         scheduled_cancel(scheduled=self.get_scheduled())
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-MESSAGE_ID = OpenApiParameter("message_id", int, OpenApiParameter.PATH)
-
-
-@extend_schema(tags=["moderation"], parameters=[CHAT_ID, MESSAGE_ID])
-class MessageReportViewSet(ChatScopedMixin, viewsets.GenericViewSet):
-    serializer_class = ReportSerializer
-
-    @extend_schema(
-        summary="Report a message to the moderators",
-        request=ReportCreateSerializer,
-        responses={
-            201: ReportSerializer,
-            200: ReportSerializer,
-            **error_responses(400, 401, 404, 413),
-        },
-        description=(
-            "Any member may report another member's message; it joins the moderators' queue in "
-            "the admin. One report per member per message: reporting the same message again "
-            "returns the first report with 200, unchanged. A non-member, or an unknown message, "
-            "gets 404; one's own message or a deleted one gets 400."
-        ),
-    )
-    def create(self, request: Request, chat_id: str, message_id: str) -> Response:
-        # First the lookups: a non-member gets 404 whatever the body.
-        message = selectors.message_get(chat=self.get_chat(), message_id=int(message_id))
-        reason = _validated(ReportCreateSerializer, request.data)["reason"]
-        report, created = report_create(message=message, reporter=self.user, reason=reason)
-        status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
-        return Response(ReportSerializer(report).data, status=status_code)

@@ -6,11 +6,9 @@ admin follows the same rules as the API and emits the same events. Messages, rep
 audit trail have no change form: a form would write past the services.
 """
 
-from collections.abc import Iterable
 from typing import Any
 
 from django.contrib import admin
-from django.contrib.admin.options import IncorrectLookupParameters
 from django.db.models import Case, QuerySet, Value, When
 from django.http import HttpRequest
 from django.urls import reverse
@@ -21,7 +19,6 @@ from rest_framework.exceptions import ValidationError
 from accounts.admin import UserAdmin
 from accounts.models import User
 from chats import selectors
-from chats.api.serializers import BIGINT_MAX
 from chats.models import AuditEntry, Chat, Message, Report, ReportStatus
 from chats.moderation.admin_actions import (
     ReasonActionForm,
@@ -34,8 +31,9 @@ from chats.moderation.admin_lists import (
     AuthorIdFilter,
     ChatIdFilter,
     EstimatedCountPaginator,
-    RawIdFilter,
+    ModeratorFilter,
     RemovedFilter,
+    TargetUserIdFilter,
     filter_link,
 )
 from chats.moderation.services import (
@@ -284,32 +282,6 @@ class ReportAdmin(admin.ModelAdmin):
 
 
 # --- The audit trail -----------------------------------------------------------------------------
-
-
-class ModeratorFilter(admin.SimpleListFilter):
-    """Lists staff only, never every user."""
-
-    title = "moderator"
-    parameter_name = "moderator"
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> Iterable[tuple[str, str]]:
-        staff = User.objects.filter(is_staff=True).order_by("login")
-        return [(str(user.pk), user.login) for user in staff]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        value = self.value()
-        if value is None:
-            return queryset
-        if not value.isdigit() or int(value) > BIGINT_MAX:
-            raise IncorrectLookupParameters("moderator must be an id.")
-        return queryset.filter(moderator_id=int(value))
-
-
-class TargetUserIdFilter(RawIdFilter):
-    title = "target user (click one in the list)"
-    parameter_name = "target_user"
-    related_model = User
-    lookup = "target_user_id"
 
 
 @admin.register(AuditEntry)

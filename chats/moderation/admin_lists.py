@@ -2,6 +2,7 @@
 row's id instead of a sidebar listing them all."""
 
 import json
+from collections.abc import Iterable
 from typing import Any, cast
 
 from django.contrib import admin
@@ -144,3 +145,29 @@ def filter_link(parameter: str, pk: int | None, label: object, title: str) -> st
     if pk is None:
         return "-"
     return format_html('<a href="?{}={}" title="{}">{}</a>', parameter, pk, title, label)
+
+
+class ModeratorFilter(admin.SimpleListFilter):
+    """Lists staff only, never every user."""
+
+    title = "moderator"
+    parameter_name = "moderator"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> Iterable[tuple[str, str]]:
+        staff = User.objects.filter(is_staff=True).order_by("login")
+        return [(str(user.pk), user.login) for user in staff]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        value = self.value()
+        if value is None:
+            return queryset
+        if not value.isdigit() or int(value) > BIGINT_MAX:
+            raise IncorrectLookupParameters("moderator must be an id.")
+        return queryset.filter(moderator_id=int(value))
+
+
+class TargetUserIdFilter(RawIdFilter):
+    title = "target user (click one in the list)"
+    parameter_name = "target_user"
+    related_model = User
+    lookup = "target_user_id"

@@ -1,8 +1,7 @@
-"""The WebSocket at /ws/: authenticate, subscribe, parse frames, call services, send.
+"""The WebSocket at /ws/: authenticate, parse each frame, call a service, send the answer.
 
-Every rule lives in the services and selectors; this module only moves frames. Its own state is the
-socket's subscriptions and, per chat, the last seq it delivered, which it uses to put each chat's
-`message.new` frames in seq order (events from different server processes may arrive out of order).
+Every rule lives in the services and selectors, and what the socket follows, with each event's
+way to it, in chats/realtime/subscriptions.py; this module only moves frames.
 """
 
 import asyncio
@@ -10,12 +9,9 @@ import json
 import logging
 import time
 import uuid
-from collections import deque
-from dataclasses import dataclass, field
 from typing import Any
 
 from channels.auth import get_user
-from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -28,27 +24,27 @@ from accounts.selectors import user_for_access_token
 from accounts.services import browser_session_id
 from chatproject import metrics, throttles
 from chatproject.exceptions import ServiceUnavailable
+from chatproject.overrides.channels import DirectDispatch, Handler
 from chats import selectors
 from chats.payloads import message_payload
 from chats.realtime import events
 from chats.realtime.fanout import process_fanout
-from chats.realtime.frames import FRAMES, SYNC_LIMIT_MAX, Frame
+from chats.realtime.frames import FRAMES, Frame
+from chats.realtime.protocol import (
+    CLOSE_TOO_BIG,
+    CLOSE_UNAUTHENTICATED,
+    CLOSE_UNAVAILABLE,
+    FRAME_MAX_BYTES,
+    SYNC_BATCHES_MAX,
+)
+from chats.realtime.subscriptions import Subscriptions
 from chats.services.messages import message_send, read_mark
 from chats.services.presence import presence_connect, presence_disconnect, presence_heartbeat
 
 logger = logging.getLogger(__name__)
 
-FRAME_MAX_BYTES = 64 * 1024
 AUTH_TIMEOUT_SECONDS = 10
-GAP_WAIT_SECONDS = 0.5
-SYNC_BATCHES_MAX = 10
-
 AUTH_FIRST = "Send an auth frame first."
-
-CLOSE_TOO_BIG = 1009
-CLOSE_UNAUTHENTICATED = 4401
-# "Try again later". WebSocket's own 1013 is refused by daphne (1000 or 3000-4999 only).
-CLOSE_UNAVAILABLE = 4503
 
 # The database is unreachable (down, restarting): as REST answers 503, the socket says so.
 DATABASE_DOWN = (OperationalError, InterfaceError)
@@ -71,90 +67,31 @@ class TokenBucket:
         return True
 
 
-@dataclass
-class ChatStream:
-    """What this socket has delivered of one chat's messages, and what waits for a gap to fill."""
-
-    last_seq: int
-    pending: dict[int, str] = field(default_factory=dict)
-    gap_timer: asyncio.TimerHandle | None = None
-
-
 class FrameError(Exception):
     def __init__(self, code: str, detail: Any) -> None:
         self.code, self.detail = code, detail
 
 
-class ChatConsumer(AsyncWebsocketConsumer):
+class ChatConsumer(DirectDispatch, AsyncWebsocketConsumer):
     user: User | None
-    streams: dict[int, ChatStream]
     # No channel of its own on the layer: its events come through the process's fan-out.
     channel_layer_alias = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fanout = process_fanout()
         # The socket's name, unique across processes: the key of its presence row.
         self.channel_name = f"socket.{uuid.uuid4().hex}"
-        # One thing at a time, as with one queue: a handler (hello being built, a frame being
-        # answered) or an event that waits on Redis or the database. Events that the fan-out
-        # brings meanwhile wait in `held` and follow it.
-        self.turn = asyncio.Lock()
-        self.held: deque[events.ChannelEvent] = deque()
-        self.held_task: asyncio.Task[None] | None = None
-        self.ended = False
+        self.subscriptions = Subscriptions(self, process_fanout())
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         try:
             await super().__call__(scope, receive, send)
-        finally:  # however the socket ended, the fan-out must not hold on to it
-            self.ended = True
-            self.fanout.unfollow_all(self)
-            if self.held_task is not None:
-                self.held_task.cancel()
-
-    async def deliver(self, event: events.ChannelEvent) -> None:
-        """An event from the process's fan-out, which waits for nothing: the process's other
-        sockets wait behind it. A chat to follow waits on Redis and the database, so it is
-        taken in a task of this socket's own."""
-        if self.ended:
-            return
-        if self.turn.locked():
-            self.held.append(event)
-        elif "subscribe" in event:
-            await self.turn.acquire()  # free, so taken at once
-            self.held.append(event)
-            self.held_task = asyncio.ensure_future(self.deliver_held())
-        else:
-            await self.chat_event(event)
-
-    async def deliver_held(self) -> None:
-        try:
-            while self.held:
-                await self.chat_event(self.held.popleft())
-        except Exception:  # Redis or the database failed: the client reconnects and syncs
-            logger.exception("socket %s: could not take an event", self.channel_name)
-            await self.close(code=CLOSE_UNAVAILABLE)
         finally:
-            self.turn.release()
+            self.subscriptions.end()
 
-    async def dispatch(self, message: dict[str, Any]) -> None:
-        """Channels' dispatch, without its hop to the sync thread before every message, and
-        with the events held while the handler ran delivered after it.
-
-        Channels closes stale database connections before each message a consumer handles: a
-        round trip through the process's one sync thread for every delivery of every event to
-        every socket, queued behind the posts' database work. Every database call here goes
-        through database_sync_to_async, which closes stale connections itself, so the hop bought
-        nothing. bench/README.md has the figures.
-        """
-        handler = getattr(self, get_handler_name(message), None)
-        if handler is None:
-            raise ValueError(f"No handler for message type {message['type']}")
-        async with self.turn:
+    async def handle(self, handler: Handler, message: dict[str, Any]) -> None:
+        async with self.subscriptions.holding_events():
             await handler(message)
-            while self.held:
-                await self.chat_event(self.held.popleft())
 
     # --- Connection and auth -------------------------------------------------------------------
 
@@ -162,8 +99,6 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if settings.EMBEDDED_CELERY:
             events.publish_from_threads_on(asyncio.get_running_loop())
         self.user = None
-        self.session_id: str | None = None
-        self.streams = {}
         self.timers: list[asyncio.TimerHandle] = []
         self.heartbeat_task: asyncio.Task[None] | None = None
         self.expiry_timer: asyncio.TimerHandle | None = None
@@ -191,7 +126,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             if user.is_authenticated:
                 await self.start(user, expires_at=None, session_id=browser_session_id(session_key))
                 return
-        self.auth_deadline = self.later(AUTH_TIMEOUT_SECONDS, self.close_unless_authenticated)
+        self.later(AUTH_TIMEOUT_SECONDS, self.close_unless_authenticated)
 
     def later(self, delay: float, coroutine_function: Any) -> asyncio.TimerHandle:
         loop = asyncio.get_running_loop()
@@ -213,9 +148,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         expires_at = float(token["exp"])
-        session_id = token.get("sid")
         if self.user is None:
-            await self.start(user, expires_at=expires_at, session_id=session_id)
+            await self.start(user, expires_at=expires_at, session_id=token.get("sid"))
         else:
             self.schedule_expiry(expires_at)
 
@@ -238,19 +172,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
         at or below the seqs in `hello` the client fetches with `sync`.
         """
         self.user = user
-        self.session_id = session_id
         self.schedule_expiry(expires_at)
-        await self.fanout.follow(events.user_group(user.pk), self)
-        if session_id:
-            await self.fanout.follow(events.session_group(session_id), self)
+        await self.subscriptions.follow_user(user.pk, session_id)
         chat_ids = await database_sync_to_async(selectors.chat_ids_for_user)(user=user)
-        for chat_id in chat_ids:
-            await self.fanout.follow(events.chat_group(chat_id), self)
+        await self.subscriptions.follow_chats(chat_ids)
         states, self.user = await database_sync_to_async(self._chat_states_and_online)(user)
-        for state in states:
-            self.streams[state["id"]] = ChatStream(last_seq=state["last_seq"])
-        for chat_id in set(chat_ids) - set(self.streams):  # left between the two reads
-            self.fanout.unfollow(events.chat_group(chat_id), self)
+        self.subscriptions.start_streams(states, followed=chat_ids)
         await self.send_frame("hello", user=user_payload(self.user), chats=states)
         self.heartbeat_task = asyncio.ensure_future(self.heartbeat())
         metrics.increment("chat_ws_connections")
@@ -278,7 +205,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         # Now, not only when the consumer ends: in a disconnect burst the presence write below
         # waits its turn on the database thread, and events meanwhile would go nowhere.
-        self.fanout.unfollow_all(self)
+        self.subscriptions.end()
         try:
             await database_sync_to_async(presence_disconnect)(channel_name=self.channel_name)
         except DATABASE_DOWN:  # the row stops heartbeating; the presence sweep ends it
@@ -357,9 +284,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         client whose last batch says has_more asks again from there."""
         after = frame["after_seq"]
         for _ in range(SYNC_BATCHES_MAX):
-            messages, has_more = await database_sync_to_async(self._history)(
-                frame["chat_id"], after, frame["limit"]
-            )
+            messages, has_more = await self.read_history(frame["chat_id"], after, frame["limit"])
             await self.send_frame(
                 "sync.batch",
                 ref=frame.get("ref"),
@@ -371,14 +296,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 return
             after = messages[-1]["seq"]
 
-    def _history(self, chat_id: int, after: int, limit: int) -> tuple[list[dict[str, Any]], bool]:
-        chat = selectors.chat_access(user=self.member, chat_id=chat_id)
-        messages, has_more = selectors.message_history(chat=chat, after=after, limit=limit)
-        return [message_payload(message) for message in messages], has_more
-
     async def on_typing(self, frame: dict[str, Any]) -> None:
         chat_id = frame["chat_id"]
-        if chat_id not in self.streams:
+        if not self.subscriptions.follows_chat(chat_id):
             raise exceptions.NotFound("No such chat.")
         if not await throttles.typing_allowed(user_id=self.member.pk, chat_id=chat_id):
             raise FrameError("throttled", "Typing is sent at most every few seconds per chat.")
@@ -391,117 +311,31 @@ class ChatConsumer(AsyncWebsocketConsumer):
         chat = selectors.chat_access(user=self.member, chat_id=frame["chat_id"])
         read_mark(chat=chat, user=self.member, seq=frame["seq"])
 
-    # --- Events from the channel layer ---------------------------------------------------------
+    # --- What subscriptions ask of the socket ---------------------------------------------------
 
-    async def chat_event(self, event: events.ChannelEvent) -> None:
-        if "close" in event:
-            await self.close(code=event["close"])
-            return
-        if "subscribe" in event:
-            chat_id = event["subscribe"]
-            await self.fanout.follow(events.chat_group(chat_id), self)
-            if self.ended:  # while it followed: undo, the fan-out has already let go of it
-                self.fanout.unfollow_all(self)
-                return
-            if chat_id not in self.streams:
-                self.streams[chat_id] = ChatStream(last_seq=event.get("seq", 0))
-                await self.send_shared(event["frame"])
-            # Even when the stream exists: `hello` may have read a chat joined while it was being
-            # built, before this socket was in the chat's group, so nothing posted in between
-            # came live.
-            await self.catch_up(chat_id)
-            return
-        if "unsubscribe" in event:
-            self.unsubscribe(event["unsubscribe"])
-        elif "chat_id" in event:
-            stream = self.streams.get(event["chat_id"])
-            if stream is None:  # left the chat, or removed: nothing more from it
-                return
-            if event.get("sender") == (self.user.pk if self.user else None):
-                return
-            if "seq" in event:
-                await self.deliver_in_order(event["chat_id"], stream, event["seq"], event["frame"])
-                return
-        await self.send_shared(event["frame"])
-
-    def unsubscribe(self, chat_id: int) -> None:
-        self.fanout.unfollow(events.chat_group(chat_id), self)
-        stream = self.streams.pop(chat_id, None)
-        if stream is not None and stream.gap_timer is not None:
-            stream.gap_timer.cancel()
-
-    async def deliver_in_order(
-        self, chat_id: int, stream: ChatStream, seq: int, frame: str
-    ) -> None:
-        if seq <= stream.last_seq:
-            return
-        stream.pending[seq] = frame
-        await self.flush(stream)
-        if stream.pending and stream.gap_timer is None:
-            stream.gap_timer = self.later(GAP_WAIT_SECONDS, lambda: self.fill_gap(chat_id))
-
-    async def flush(self, stream: ChatStream) -> None:
-        while stream.last_seq + 1 in stream.pending:
-            stream.last_seq += 1
-            await self.send_shared(stream.pending.pop(stream.last_seq))
-        if not stream.pending and stream.gap_timer is not None:
-            stream.gap_timer.cancel()
-            stream.gap_timer = None
-
-    async def fill_gap(self, chat_id: int) -> None:
-        """A seq has not arrived in GAP_WAIT_SECONDS: the layer lost it (or is very slow)."""
-        stream = self.streams.get(chat_id)
-        if stream is None or not stream.pending:
-            return
-        logger.warning(
-            "socket %s: chat %s seq %s missing; reading it from the database",
-            self.channel_name,
-            chat_id,
-            stream.last_seq + 1,
+    async def read_history(
+        self, chat_id: int, after: int, limit: int
+    ) -> tuple[list[dict[str, Any]], bool]:
+        history: tuple[list[dict[str, Any]], bool] = await database_sync_to_async(self._history)(
+            chat_id, after, limit
         )
-        metrics.increment("chat_ws_gap_fills_total")
-        await self.catch_up(chat_id)
+        return history
 
-    async def catch_up(self, chat_id: int) -> None:
-        """Read from the database what the layer has not (yet) brought: a missing seq, or the
-        messages posted while this socket was joining the chat's group."""
-        stream = self.streams.get(chat_id)
-        if stream is None:
-            return
-        if stream.gap_timer is not None:
-            stream.gap_timer.cancel()
-            stream.gap_timer = None
-        for _ in range(SYNC_BATCHES_MAX):
-            try:
-                messages, has_more = await database_sync_to_async(self._history)(
-                    chat_id, stream.last_seq, SYNC_LIMIT_MAX
-                )
-            except exceptions.NotFound:
-                # The user left (or the chat went) before this socket caught up: stop following
-                # it here, as its unsubscribe would, which may yet come or may have come first.
-                self.unsubscribe(chat_id)
-                return
-            for message in messages:
-                stream.pending.setdefault(
-                    message["seq"],
-                    events.encode_frame("message.new", chat_id=chat_id, message=message),
-                )
-            await self.flush(stream)
-            if not has_more:
-                break
-        for seq in [seq for seq in stream.pending if seq <= stream.last_seq]:
-            del stream.pending[seq]
-
-    # --- Sending -------------------------------------------------------------------------------
+    def _history(self, chat_id: int, after: int, limit: int) -> tuple[list[dict[str, Any]], bool]:
+        chat = selectors.chat_access(user=self.member, chat_id=chat_id)
+        messages, has_more = selectors.message_history(chat=chat, after=after, limit=limit)
+        return [message_payload(message) for message in messages], has_more
 
     async def send_shared(self, frame: str) -> None:
         """A frame that other sockets get too (an event's): under daphne it is built once for all
-        of them and written straight to the socket (chatproject.asgi.SharedFrames)."""
+        of them and written straight to the socket (chatproject/overrides/daphne.py)."""
         send_shared = self.scope.get("send_shared")
         if send_shared is None:
             await self.send(text_data=frame)
         else:
             send_shared(frame)
+
+    # --- Sending -------------------------------------------------------------------------------
 
     async def send_frame(self, frame_type: str, **fields: Any) -> None:
         await self.send(text_data=events.encode_frame(frame_type, **fields))

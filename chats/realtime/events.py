@@ -15,27 +15,26 @@ following that chat while connected; `close` closes the sockets it reaches.
 import asyncio
 import json
 import logging
-import os
 import threading
 import weakref
 from collections import deque
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from asgiref.sync import SyncToAsync, async_to_sync
+from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 from rest_framework.utils.encoders import JSONEncoder
 
 from chatproject import metrics
+from chatproject.overrides import asgiref
 from chats.payloads import chat_payload, member_payload, message_payload
+from chats.realtime.protocol import CLOSE_REVOKED
 
 if TYPE_CHECKING:
     from chats.models import Chat, Membership, Message
     from chats.selectors import ChatSummary
 
 logger = logging.getLogger(__name__)
-
-CLOSE_REVOKED = 4403
 
 
 class ChannelEvent(TypedDict, total=False):
@@ -139,13 +138,9 @@ def _publish_on(loop: asyncio.AbstractEventLoop, group: str, event: ChannelEvent
 
 
 def _server_loop() -> asyncio.AbstractEventLoop | None:
-    """The running event loop this thread does sync work for: asgiref records it on each
-    sync_to_async thread (and async_to_sync reads it the same way), and keeps it there after
-    that loop has stopped; the embedded Celery worker's threads publish on the sockets' loop."""
-    loop: asyncio.AbstractEventLoop | None = None
-    if getattr(SyncToAsync.threadlocal, "main_event_loop_pid", None) == os.getpid():
-        loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
-    loop = loop or _socket_loop
+    """The running server loop to publish on: the one this sync thread works for, or else the
+    sockets' loop that the embedded Celery worker's threads publish on."""
+    loop = asgiref.recorded_event_loop() or _socket_loop
     return loop if loop is not None and loop.is_running() else None
 
 

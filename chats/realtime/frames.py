@@ -6,9 +6,9 @@ from rest_framework import serializers
 
 from chatproject.serializers import StrictSerializer
 from chats.api.serializers import MessageCreateSerializer, ReadSerializer, SeqField
+from chats.realtime.protocol import SYNC_LIMIT_MAX
 
 REF_MAX = 64
-SYNC_LIMIT_MAX = 100
 
 
 class RefField(serializers.Field):

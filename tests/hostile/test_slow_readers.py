@@ -22,7 +22,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres, pyt
 
 STALLED = 5
 POSTS_MAX = 400
-SEND_BUFFER_MAX_MB = 4  # chatproject.asgi.SEND_BUFFER_MAX_BYTES
+SEND_BUFFER_MAX_MB = 4  # chatproject.overrides.daphne.SEND_BUFFER_MAX_BYTES
 # 10,000 characters that JSON escapes to six bytes each: a 60 KB frame per message.
 BIG_TEXT = "\u00e9" * 10_000
 

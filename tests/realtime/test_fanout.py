@@ -1,5 +1,5 @@
 """A server process receives each event once and hands it to every socket of its own that follows
-the event's group: a chat, a user, a login session (chats/fanout.py)."""
+the event's group: a chat, a user, a login session (chats/realtime/fanout.py)."""
 
 import asyncio
 
@@ -7,8 +7,8 @@ import pytest
 from django.db import OperationalError
 
 from chats.realtime import consumer, events
-from chats.realtime.consumer import ChatConsumer
 from chats.realtime.fanout import Fanout, Follower, process_fanout
+from chats.realtime.subscriptions import Subscriptions
 from chats.services.members import member_add
 from chats.services.messages import message_send
 from chats.services.presence import presence_connect
@@ -109,13 +109,13 @@ async def test_a_socket_catching_up_on_a_new_chat_holds_up_no_other_socket(
     new_chat = await sync(chat_factory)(user, [])
     bob, carol_socket = await connect(other_user), await connect(carol)
     release = asyncio.Event()
-    real_catch_up = ChatConsumer.catch_up
+    real_catch_up = Subscriptions.catch_up
 
-    async def slow_catch_up(self: ChatConsumer, chat_id: int) -> None:
+    async def slow_catch_up(self: Subscriptions, chat_id: int) -> None:
         await release.wait()
         await real_catch_up(self, chat_id)
 
-    monkeypatch.setattr(ChatConsumer, "catch_up", slow_catch_up)
+    monkeypatch.setattr(Subscriptions, "catch_up", slow_catch_up)
     await sync(member_add)(chat=new_chat, actor=user, user_id=other_user.pk)
     await bob.next_of("chat.created")
     await sync(message_send)(chat=chat_with_carol, user=user, text="meanwhile")
@@ -157,10 +157,10 @@ async def test_a_socket_that_cannot_read_a_new_chat_closes_and_its_client_reconn
     new_chat = await sync(chat_factory)(user, [])
     bob = await connect(other_user)
 
-    async def failing_catch_up(self: ChatConsumer, chat_id: int) -> None:
+    async def failing_catch_up(self: Subscriptions, chat_id: int) -> None:
         raise OperationalError("the database is restarting")
 
-    monkeypatch.setattr(ChatConsumer, "catch_up", failing_catch_up)
+    monkeypatch.setattr(Subscriptions, "catch_up", failing_catch_up)
     await sync(member_add)(chat=new_chat, actor=user, user_id=other_user.pk)
 
     while (output := await bob.receive_output(timeout=3))["type"] != "websocket.close":

@@ -1,5 +1,5 @@
 """Under daphne, an event's frame is built once per process and written straight to each socket's
-protocol (chatproject.asgi.SharedFrames). The frames themselves, and the limit on what
+protocol (chatproject.overrides.daphne.SharedFrames). The frames themselves, and the limit on what
 a peer that does not read is sent, are checked end to end (test_two_processes.py and
 tests/hostile/test_slow_readers.py); here, that daphne's sockets get the shared send."""
 
@@ -9,7 +9,7 @@ from autobahn.websocket.protocol import WebSocketProtocol
 from daphne.server import Server
 from twisted.internet.testing import StringTransport
 
-from chatproject.asgi import BoundedWebSocketProtocol, SharedFrames
+from chatproject.overrides.daphne import BoundedWebSocketProtocol, SharedFrames
 
 
 async def test_each_socket_daphne_serves_gets_the_shared_send_of_its_protocol():

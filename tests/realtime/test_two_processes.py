@@ -75,8 +75,8 @@ async def test_a_message_posted_on_one_process_arrives_in_order_on_the_other(
 
 async def test_events_of_every_size_arrive_whole(servers, user, other_user):
     """Under daphne an event's frame is built once per process and written to each socket
-    (chatproject.asgi.SharedFrames): each of WebSocket's three length encodings must come out
-    right."""
+    (chatproject.overrides.daphne.SharedFrames): each of WebSocket's three length encodings
+    must come out right."""
     chat = await sync(chat_factory)(user, [other_user])
     texts = [
         "x" * 200,  # a frame of 126 to 65,535 bytes: a 2-byte length

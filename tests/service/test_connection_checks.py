@@ -8,7 +8,7 @@ import psycopg2
 import pytest
 from django.db import connection
 
-from chatproject.postgresql import base
+from chatproject.overrides.postgresql import base
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

@@ -7,7 +7,7 @@ from asgiref.sync import async_to_sync
 from channels.exceptions import ChannelFull
 
 from chatproject import metrics
-from chatproject.layers import InMemoryChannelLayer
+from chatproject.overrides.channels import InMemoryChannelLayer
 
 
 def test_metrics_are_served_in_prometheus_text(anon):

@@ -1,5 +1,8 @@
 """Django's PostgreSQL backend, checking a persistent connection only after it sat idle.
 
+Written against Django 5.2.19. It relies on close_if_health_check_failed skipping its round trip
+when health_check_done is set; tests/overrides checks it.
+
 Django checks a persistent connection with a round trip (SELECT 1) before its first query after
 every close_old_connections(), and Channels calls that around every database_sync_to_async call:
 a round trip before every post, read mark and presence write of every socket, which was 15% of the

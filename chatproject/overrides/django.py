@@ -1,4 +1,9 @@
-"""The HTTP side of the ASGI application."""
+"""Django's ASGI handler, serving each request in one hop onto the process's database thread.
+
+Written against Django 5.2.19. It relies on ASGIHandler.handle calling get_response_async, and on
+load_middleware(is_async=False) building the sync chain that get_response runs; tests/overrides
+checks both.
+"""
 
 from typing import Any
 

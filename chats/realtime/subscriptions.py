@@ -1,0 +1,233 @@
+"""What one socket follows, and how each event that its process's fan-out brings reaches it.
+
+The one owner of a socket's subscriptions: following or leaving a chat changes the process's
+fan-out (which groups the process is in) and the socket's stream for that chat (its seq order)
+together, here and nowhere else. An event takes one path: the fan-out hands it to `deliver`,
+which holds it while the socket is busy, orders a chat's messages by seq, and sends it.
+
+A socket is busy while it answers a frame or builds its hello (`holding_events`), as if it had
+a queue of its own: events wait and follow the answer, so an ack comes before one's own
+`message.new` and nothing comes before `hello`.
+"""
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from typing import Any, Protocol
+
+from rest_framework import exceptions
+
+from chatproject import metrics
+from chats.realtime import events
+from chats.realtime.events import ChannelEvent
+from chats.realtime.fanout import Fanout
+from chats.realtime.protocol import CLOSE_UNAVAILABLE, SYNC_BATCHES_MAX, SYNC_LIMIT_MAX
+from chats.realtime.streams import ChatStream
+
+logger = logging.getLogger(__name__)
+
+# How long a socket waits for a missing seq before it reads it from the database.
+GAP_WAIT_SECONDS = 0.5
+
+
+class Socket(Protocol):
+    channel_name: str
+
+    async def send_shared(self, frame: str) -> None: ...
+
+    async def close(self, code: int | None = None, reason: str | None = None) -> None: ...
+
+    async def read_history(
+        self, chat_id: int, after: int, limit: int
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """Messages after a seq, as payloads, if the socket's user may read the chat (else
+        NotFound)."""
+        ...
+
+
+class Subscriptions:
+    def __init__(self, socket: Socket, fanout: Fanout) -> None:
+        self.socket = socket
+        self.fanout = fanout
+        self.user_id: int | None = None
+        self.streams: dict[int, ChatStream] = {}
+        self.gap_timers: dict[int, asyncio.TimerHandle] = {}
+        # One thing at a time: a frame being answered, or an event that waits on Redis or the
+        # database (a chat to follow). Events that the fan-out brings meanwhile wait in `held`.
+        self.turn = asyncio.Lock()
+        self.held: deque[ChannelEvent] = deque()
+        self.held_task: asyncio.Task[None] | None = None
+        self.ended = False
+
+    # --- Following ------------------------------------------------------------------------------
+
+    async def follow_user(self, user_id: int, session_id: str | None) -> None:
+        """Follow the user's and the login session's groups first: a chat joined while the
+        socket reads its chats then still comes, as a subscribe event."""
+        self.user_id = user_id
+        await self.fanout.follow(events.user_group(user_id), self)
+        if session_id:
+            await self.fanout.follow(events.session_group(session_id), self)
+
+    async def follow_chats(self, chat_ids: list[int]) -> None:
+        """Returns once the process receives every event of the chats: nothing published after
+        that is missed."""
+        for chat_id in chat_ids:
+            await self.fanout.follow(events.chat_group(chat_id), self)
+
+    def start_streams(self, states: Iterable[dict[str, int]], followed: Iterable[int]) -> None:
+        """Each chat's stream starts at the seq that hello reports; a chat followed but gone from
+        the states (left between the two reads) is let go."""
+        for state in states:
+            self.streams[state["id"]] = ChatStream(last_seq=state["last_seq"])
+        for chat_id in set(followed) - set(self.streams):
+            self.fanout.unfollow(events.chat_group(chat_id), self)
+
+    def follows_chat(self, chat_id: int) -> bool:
+        return chat_id in self.streams
+
+    def unfollow_chat(self, chat_id: int) -> None:
+        self.fanout.unfollow(events.chat_group(chat_id), self)
+        self.streams.pop(chat_id, None)
+        self._cancel_gap_timer(chat_id)
+
+    def end(self) -> None:
+        """However the socket ended: the fan-out must not hold on to it."""
+        self.ended = True
+        self.fanout.unfollow_all(self)
+        if self.held_task is not None:
+            self.held_task.cancel()
+        for timer in self.gap_timers.values():
+            timer.cancel()
+        self.gap_timers.clear()
+
+    # --- Events from the fan-out ----------------------------------------------------------------
+
+    async def deliver(self, event: ChannelEvent) -> None:
+        """The fan-out's call, which must not wait: the process's other sockets wait behind it.
+        A chat to follow waits on Redis and the database, so it is taken in a task of its own."""
+        if self.ended:
+            return
+        if self.turn.locked():
+            self.held.append(event)
+        elif "subscribe" in event:
+            await self.turn.acquire()  # free, so taken at once
+            self.held.append(event)
+            self.held_task = asyncio.ensure_future(self._take_held_then_release())
+        else:
+            await self._take(event)
+
+    @asynccontextmanager
+    async def holding_events(self) -> AsyncIterator[None]:
+        """While the socket answers a frame: events wait, and follow the answer."""
+        async with self.turn:
+            yield
+            while self.held:
+                await self._take(self.held.popleft())
+
+    async def _take_held_then_release(self) -> None:
+        try:
+            while self.held:
+                await self._take(self.held.popleft())
+        except Exception:  # Redis or the database failed: the client reconnects and syncs
+            logger.exception("socket %s: could not take an event", self.socket.channel_name)
+            await self.socket.close(code=CLOSE_UNAVAILABLE)
+        finally:
+            self.turn.release()
+
+    async def _take(self, event: ChannelEvent) -> None:
+        if "close" in event:
+            await self.socket.close(code=event["close"])
+            return
+        if "subscribe" in event:
+            await self._subscribe(event["subscribe"], since_seq=event.get("seq", 0), event=event)
+            return
+        if "unsubscribe" in event:
+            self.unfollow_chat(event["unsubscribe"])
+        elif "chat_id" in event:
+            stream = self.streams.get(event["chat_id"])
+            if stream is None or event.get("sender") == self.user_id:
+                return  # left the chat (nothing more from it), or the user's own doing
+            if "seq" in event:
+                await self._in_order(event["chat_id"], stream, event["seq"], event["frame"])
+                return
+        await self.socket.send_shared(event["frame"])
+
+    async def _subscribe(self, chat_id: int, *, since_seq: int, event: ChannelEvent) -> None:
+        await self.fanout.follow(events.chat_group(chat_id), self)
+        if self.ended:  # while it followed: undo, the fan-out has already let go of it
+            self.fanout.unfollow_all(self)
+            return
+        if chat_id not in self.streams:
+            self.streams[chat_id] = ChatStream(last_seq=since_seq)
+            await self.socket.send_shared(event["frame"])
+        # Even when the stream exists: `hello` may have read a chat joined while it was being
+        # built, before this socket was in the chat's group, so nothing posted in between came
+        # live.
+        await self.catch_up(chat_id)
+
+    # --- Seq order ------------------------------------------------------------------------------
+
+    async def _in_order(self, chat_id: int, stream: ChatStream, seq: int, frame: str) -> None:
+        await self._send_all(stream.offer(seq, frame))
+        if not stream.waiting:
+            self._cancel_gap_timer(chat_id)
+        elif chat_id not in self.gap_timers:
+            loop = asyncio.get_running_loop()
+            self.gap_timers[chat_id] = loop.call_later(
+                GAP_WAIT_SECONDS, lambda: asyncio.ensure_future(self._fill_gap(chat_id))
+            )
+
+    async def _fill_gap(self, chat_id: int) -> None:
+        """A seq has not arrived in GAP_WAIT_SECONDS: the layer lost it (or is very slow)."""
+        self.gap_timers.pop(chat_id, None)
+        stream = self.streams.get(chat_id)
+        if stream is None or not stream.waiting:
+            return
+        logger.warning(
+            "socket %s: chat %s seq %s missing; reading it from the database",
+            self.socket.channel_name,
+            chat_id,
+            stream.last_seq + 1,
+        )
+        metrics.increment("chat_ws_gap_fills_total")
+        await self.catch_up(chat_id)
+
+    async def catch_up(self, chat_id: int) -> None:
+        """Read from the database what the layer has not (yet) brought: a missing seq, or the
+        messages posted while this socket was joining the chat's group."""
+        stream = self.streams.get(chat_id)
+        if stream is None:
+            return
+        self._cancel_gap_timer(chat_id)
+        for _ in range(SYNC_BATCHES_MAX):
+            try:
+                messages, has_more = await self.socket.read_history(
+                    chat_id, stream.last_seq, SYNC_LIMIT_MAX
+                )
+            except exceptions.NotFound:
+                # The user left (or the chat went) before this socket caught up: stop following
+                # it here, as its unsubscribe would, which may yet come or may have come first.
+                self.unfollow_chat(chat_id)
+                return
+            frames = [
+                (
+                    message["seq"],
+                    events.encode_frame("message.new", chat_id=chat_id, message=message),
+                )
+                for message in messages
+            ]
+            await self._send_all(stream.fill(frames))
+            if not has_more:
+                break
+
+    async def _send_all(self, frames: list[str]) -> None:
+        for frame in frames:
+            await self.socket.send_shared(frame)
+
+    def _cancel_gap_timer(self, chat_id: int) -> None:
+        timer = self.gap_timers.pop(chat_id, None)
+        if timer is not None:
+            timer.cancel()

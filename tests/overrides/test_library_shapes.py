@@ -1,0 +1,126 @@
+"""The shapes of the libraries' internals that chatproject/overrides relies on.
+
+Each override names the version it was written against. An upgrade that changes one of these
+shapes fails here, naming the override to revisit, instead of misbehaving in production.
+"""
+
+import asyncio
+import inspect
+import logging
+
+import pytest
+from asgiref.sync import SyncToAsync, sync_to_async
+from autobahn.websocket.protocol import WebSocketProtocol as AutobahnProtocol
+from channels.consumer import AsyncConsumer
+from channels.exceptions import ChannelFull
+from channels.layers import InMemoryChannelLayer
+from channels_redis.core import RedisChannelLayer
+from daphne.server import Server
+from daphne.ws_protocol import WebSocketFactory, WebSocketProtocol
+from django.core.handlers.asgi import ASGIHandler
+from django.db.backends.base.base import BaseDatabaseWrapper
+
+from chatproject.overrides import asgiref, daphne
+from chatproject.overrides.channels import InMemoryChannelLayer as CountingLayer
+from chatproject.overrides.channels_redis import OverCapacityFilter
+
+
+def source(function: object) -> str:
+    return inspect.getsource(function)  # type: ignore[arg-type]
+
+
+# --- daphne, autobahn, Twisted (chatproject/overrides/daphne.py) ---------------------------------
+
+
+def test_daphne_builds_sockets_with_the_factory_s_protocol_class() -> None:
+    assert WebSocketFactory.protocol is WebSocketProtocol or issubclass(
+        WebSocketFactory.protocol, WebSocketProtocol
+    )
+    daphne.install()
+    assert WebSocketFactory.protocol is daphne.BoundedWebSocketProtocol
+
+
+def test_daphne_hands_an_application_a_partial_of_handle_reply_as_its_send() -> None:
+    assert "send=partial(self.handle_reply, protocol)" in source(Server.create_application)
+
+
+def test_daphne_s_protocol_has_what_the_bounded_protocol_overrides_and_reads() -> None:
+    assert list(inspect.signature(WebSocketProtocol.serverSend).parameters) == [
+        "self",
+        "content",
+        "binary",
+    ]
+    assert list(inspect.signature(WebSocketProtocol.onMessage).parameters) == [
+        "self",
+        "payload",
+        "isBinary",
+    ]
+    assert "self.application_queue = application_queue" in source(
+        WebSocketProtocol.applicationCreateWorked
+    )
+    assert "self.application_queue.put_nowait" in source(WebSocketProtocol.onMessage)
+    for name in ("sendPreparedMessage", "dropConnection", "STATE_CLOSING", "STATE_CLOSED"):
+        assert hasattr(AutobahnProtocol, name), name
+    assert "maxMessagePayloadSize" in source(AutobahnProtocol)
+
+
+# --- Django (chatproject/overrides/django.py and postgresql/) ------------------------------------
+
+
+def test_django_s_asgi_handler_answers_through_get_response_async() -> None:
+    assert "await self.get_response_async(request)" in source(ASGIHandler.run_get_response)
+    assert "self.run_get_response(request)" in source(ASGIHandler.handle)
+    assert "is_async" in inspect.signature(ASGIHandler.load_middleware).parameters
+
+
+def test_django_skips_the_health_check_once_it_is_marked_done() -> None:
+    check = source(BaseDatabaseWrapper.close_if_health_check_failed)
+    assert "self.health_check_done" in check
+
+
+# --- Channels and channels-redis ---------------------------------------------------------------
+
+
+def test_channels_dispatch_only_closes_old_connections_then_calls_the_handler() -> None:
+    dispatch = source(AsyncConsumer.dispatch)
+    assert "get_handler_name(message)" in dispatch
+    assert "await aclose_old_connections()" in dispatch
+    assert "await handler(message)" in dispatch
+
+
+async def test_the_in_memory_layer_s_group_send_swallows_a_full_channel() -> None:
+    assert "except ChannelFull" in source(InMemoryChannelLayer.group_send)
+    layer = CountingLayer(capacity=1)
+    await layer.group_add("group", "channel")
+    await layer.group_send("group", {"type": "one"})
+    await layer.group_send("group", {"type": "two"})  # full: dropped, not raised
+    with pytest.raises(ChannelFull):
+        await layer.send("channel", {"type": "three"})
+
+
+def test_channels_redis_logs_each_drop_with_the_count_first() -> None:
+    group_send = source(RedisChannelLayer.group_send)
+    assert '"%s of %s channels over capacity in group %s"' in group_send
+    record = logging.LogRecord(
+        "channels_redis.core",
+        logging.INFO,
+        __file__,
+        1,
+        "%s of %s channels over capacity in group %s",
+        (3, 5, "chat.1"),
+        None,
+    )
+    assert OverCapacityFilter().filter(record)
+    assert record.levelno == logging.WARNING
+
+
+# --- asgiref -------------------------------------------------------------------------------------
+
+
+async def test_asgiref_records_the_loop_a_sync_thread_works_for() -> None:
+    assert "main_event_loop" in source(SyncToAsync)
+    assert asgiref.recorded_event_loop() is None  # on the loop itself, no sync work recorded
+
+    loop = await sync_to_async(asgiref.recorded_event_loop)()
+
+    assert loop is asyncio.get_running_loop()
