@@ -16,7 +16,7 @@ from django.utils.html import format_html
 from chats import selectors
 from chats.models import Chat, Connection, Membership, ScheduledMessage
 from chats.moderation import admin as moderation_admin  # noqa: F401  (registers its lists)
-from chats.moderation.admin_actions import run_for_each
+from chats.moderation.admin_actions import moderate_each
 from chats.services.scheduling import scheduled_cancel
 
 
@@ -85,11 +85,11 @@ class ScheduledMessageAdmin(ViewOnly, admin.ModelAdmin):
 
     @admin.action(description="Cancel the selected pending messages", permissions=["cancel"])
     def cancel_scheduled(self, request: HttpRequest, queryset: QuerySet[ScheduledMessage]) -> None:
-        run_for_each(
+        moderate_each(
             self,
             request,
             queryset,
-            lambda scheduled: scheduled_cancel(scheduled=scheduled),
+            lambda scheduled, moderator, reason: scheduled_cancel(scheduled=scheduled),
             "Canceled {count} scheduled message(s).",
         )
 

@@ -22,10 +22,7 @@ from chats import selectors
 from chats.models import AuditEntry, Chat, Message, Report, ReportStatus
 from chats.moderation.admin_actions import (
     ReasonActionForm,
-    action_reason,
-    moderator_of,
-    reason_required,
-    run_for_each,
+    moderate_each,
 )
 from chats.moderation.admin_lists import (
     AuthorIdFilter,
@@ -133,26 +130,26 @@ class MessageAdmin(admin.ModelAdmin):
         description="Remove the selected messages (type a reason)", permissions=["remove"]
     )
     def remove_messages(self, request: HttpRequest, queryset: QuerySet[Message]) -> None:
-        reason = reason_required(self, request)
-        if reason is None:
-            return
-        moderator = moderator_of(request)
-        run_for_each(
+        moderate_each(
             self,
             request,
             queryset,
-            lambda message: message_remove(message=message, moderator=moderator, reason=reason),
+            lambda message, moderator, reason: message_remove(
+                message=message, moderator=moderator, reason=reason
+            ),
             "Removed {count} message(s).",
+            reason_required=True,
         )
 
     @admin.action(description="Restore the selected removed messages", permissions=["remove"])
     def restore_messages(self, request: HttpRequest, queryset: QuerySet[Message]) -> None:
-        moderator, reason = moderator_of(request), action_reason(request)
-        run_for_each(
+        moderate_each(
             self,
             request,
             queryset,
-            lambda message: message_restore(message=message, moderator=moderator, reason=reason),
+            lambda message, moderator, reason: message_restore(
+                message=message, moderator=moderator, reason=reason
+            ),
             "Restored {count} message(s).",
         )
 
@@ -233,12 +230,13 @@ class ReportAdmin(admin.ModelAdmin):
 
     @admin.action(description="Dismiss the selected reports", permissions=["resolve"])
     def dismiss_reports(self, request: HttpRequest, queryset: QuerySet[Report]) -> None:
-        moderator, reason = moderator_of(request), action_reason(request)
-        run_for_each(
+        moderate_each(
             self,
             request,
             queryset,
-            lambda report: report_dismiss(report=report, moderator=moderator, reason=reason),
+            lambda report, moderator, reason: report_dismiss(
+                report=report, moderator=moderator, reason=reason
+            ),
             "Dismissed {count} report(s).",
         )
 
@@ -247,12 +245,11 @@ class ReportAdmin(admin.ModelAdmin):
         permissions=["remove"],
     )
     def remove_reported_messages(self, request: HttpRequest, queryset: QuerySet[Report]) -> None:
-        moderator, reason = moderator_of(request), action_reason(request)
-        run_for_each(
+        moderate_each(
             self,
             request,
             queryset,
-            lambda report: message_remove(
+            lambda report, moderator, reason: message_remove(
                 message=report.message,
                 moderator=moderator,
                 reason=reason or report.reason,
@@ -266,9 +263,8 @@ class ReportAdmin(admin.ModelAdmin):
         permissions=["ban"],
     )
     def ban_reported_authors(self, request: HttpRequest, queryset: QuerySet[Report]) -> None:
-        moderator, reason = moderator_of(request), action_reason(request)
 
-        def ban(report: Report) -> None:
+        def ban(report: Report, moderator: User, reason: str) -> None:
             if report.message.user is None:
                 raise ValidationError({"detail": "The author's account no longer exists."})
             user_ban(
@@ -278,7 +274,7 @@ class ReportAdmin(admin.ModelAdmin):
                 report=report,
             )
 
-        run_for_each(self, request, queryset, ban, "Banned the authors of {count} report(s).")
+        moderate_each(self, request, queryset, ban, "Banned the authors of {count} report(s).")
 
 
 # --- The audit trail -----------------------------------------------------------------------------
@@ -352,25 +348,23 @@ class ModeratedUserAdmin(UserAdmin):
     @admin.action(description="Ban the selected users (type a reason)", permissions=["ban"])
     def ban_users(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         """Deactivate them: their refresh tokens stop working and their sockets close."""
-        reason = reason_required(self, request)
-        if reason is None:
-            return
-        moderator = moderator_of(request)
-        run_for_each(
+        moderate_each(
             self,
             request,
             queryset,
-            lambda user: user_ban(user=user, moderator=moderator, reason=reason),
+            lambda user, moderator, reason: user_ban(user=user, moderator=moderator, reason=reason),
             "Banned {count} user(s).",
+            reason_required=True,
         )
 
     @admin.action(description="Unban the selected users", permissions=["ban"])
     def unban_users(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
-        moderator, reason = moderator_of(request), action_reason(request)
-        run_for_each(
+        moderate_each(
             self,
             request,
             queryset,
-            lambda user: user_unban(user=user, moderator=moderator, reason=reason),
+            lambda user, moderator, reason: user_unban(
+                user=user, moderator=moderator, reason=reason
+            ),
             "Unbanned {count} user(s).",
         )

@@ -32,15 +32,6 @@ class ReasonActionForm(helpers.ActionForm):
     )
 
 
-def action_reason(request: HttpRequest) -> str:
-    return request.POST.get("reason", "").strip()
-
-
-def moderator_of(request: HttpRequest) -> User:
-    # The admin admits only authenticated staff.
-    return cast(User, request.user)
-
-
 def _detail_text(exc: APIException) -> str:
     detail: Any = exc.detail
     if isinstance(detail, dict):
@@ -54,14 +45,23 @@ def _detail_text(exc: APIException) -> str:
     return str(detail)
 
 
-def run_for_each(
+def moderate_each(
     model_admin: admin.ModelAdmin,
     request: HttpRequest,
     queryset: QuerySet[Obj],
-    apply: Callable[[Obj], object],
+    act: Callable[[Obj, User, str], object],
     done: str,
+    *,
+    reason_required: bool = False,
 ) -> None:
-    """Call a service for each selected row; report what was done and each refusal."""
+    """Call a service for each selected row, as the moderator, with the reason they typed; report
+    what was done and each refusal."""
+    reason = request.POST.get("reason", "").strip()
+    if reason_required and not reason:
+        model_admin.message_user(
+            request, "Type the reason in the Reason box first. Nothing changed.", messages.ERROR
+        )
+        return
     rows = list(queryset[: ACTION_LIMIT + 1])
     if len(rows) > ACTION_LIMIT:
         model_admin.message_user(
@@ -70,23 +70,14 @@ def run_for_each(
             messages.ERROR,
         )
         return
+    moderator = cast(User, request.user)  # the admin admits only authenticated staff
     succeeded = 0
     for row in rows:
         try:
-            apply(row)
+            act(row, moderator, reason)
         except APIException as exc:
             model_admin.message_user(request, f"{row}: {_detail_text(exc)}", messages.ERROR)
         else:
             succeeded += 1
     if succeeded:
         model_admin.message_user(request, done.format(count=succeeded), messages.SUCCESS)
-
-
-def reason_required(model_admin: admin.ModelAdmin, request: HttpRequest) -> str | None:
-    reason = action_reason(request)
-    if not reason:
-        model_admin.message_user(
-            request, "Type the reason in the Reason box first. Nothing changed.", messages.ERROR
-        )
-        return None
-    return reason
