@@ -6,7 +6,7 @@ recipient, and a channel-layer failure is logged, never raised: the write has co
 clients recover anything they missed with `sync` or `?after=`.
 
 Each server process joins `chat.<id>` for every chat that one of its sockets follows and hands the
-chat's events to those sockets (chats/fanout.py). Sockets join `user.<id>` for their user and, when
+chat's events to those sockets (chats/realtime/fanout.py). Sockets join `user.<id>` for their user and, when
 they authenticated with a token, `session.<sid>` for its login session. A user-group event may carry
 `subscribe` or `unsubscribe` with a chat id, which tells the user's sockets to follow or stop
 following that chat while connected; `close` closes the sockets it reaches.
