@@ -102,8 +102,9 @@ DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'db.sqli
 DATABASES = {
     "default": dj_database_url.parse(
         DATABASE_URL,
-        # Each server process runs all its database work on one thread (chatproject/overrides/django.py),
-        # so it keeps one connection, checked before its next use after a pause.
+        # Each server process runs all its database work on one thread
+        # (chatproject/overrides/django.py), so it keeps one connection, checked before its next
+        # use after a pause.
         conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")),
         conn_health_checks=True,
     )
@@ -123,8 +124,9 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 # "pubsub" (the default; docs/channel-layer.md has the figures) or "core".
 CHANNEL_LAYER = os.environ.get("CHANNEL_LAYER", "pubsub")
 CHANNEL_LAYER_LIMITS = {
-    # The layer's only channels are the server processes' (chats/realtime/fanout.py), each queueing every
-    # event for all of its sockets; the default capacity of 100 would silently drop a burst.
+    # The layer's only channels are the server processes' (chats/realtime/fanout.py), each
+    # queueing every event for all of its sockets; the default capacity of 100 would silently drop
+    # a burst.
     "capacity": int(os.environ.get("CHANNEL_CAPACITY", "10000")),
     # The default group_expiry of a day silently unsubscribes processes with long-lived sockets.
     "group_expiry": int(os.environ.get("CHANNEL_GROUP_EXPIRY", str(7 * 24 * 3600))),

@@ -5,11 +5,11 @@ rolled-back write publishes nothing. A frame is encoded to JSON once per event, 
 recipient, and a channel-layer failure is logged, never raised: the write has committed, and
 clients recover anything they missed with `sync` or `?after=`.
 
-Each server process joins `chat.<id>` for every chat that one of its sockets follows and hands the
-chat's events to those sockets (chats/realtime/fanout.py). Sockets join `user.<id>` for their user and, when
-they authenticated with a token, `session.<sid>` for its login session. A user-group event may carry
-`subscribe` or `unsubscribe` with a chat id, which tells the user's sockets to follow or stop
-following that chat while connected; `close` closes the sockets it reaches.
+Events go to `chat.<id>` (the chat's members), `user.<id>` (every socket of a user) and
+`session.<sid>` (the sockets of one login session); each server process receives the groups its
+sockets follow (chats/realtime/fanout.py). A user-group event may carry `subscribe` or
+`unsubscribe` with a chat id, which tells the user's sockets to follow or stop following that
+chat while connected (chats/realtime/subscriptions.py); `close` closes the sockets it reaches.
 """
 
 import asyncio
