@@ -18,6 +18,7 @@ import time
 from typing import Any
 
 import redis
+from loadgen import on_schedule
 
 LAYERS = {
     "core": "channels_redis.core.RedisChannelLayer",
@@ -62,12 +63,7 @@ def sender(kind: str, url: str, count: int, rate: float) -> float:
     async def main() -> float:
         layer = make_layer(kind, url)
         cpu_start = time.process_time()
-        start = time.time() + 0.2
-        for n in range(count):
-            scheduled = start + n / rate
-            delay = scheduled - time.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
+        async for n, scheduled in on_schedule(time.time() + 0.2, rate, count):
             await layer.group_send(GROUP, {"type": "chat.event", "scheduled": scheduled, "n": n})
         return time.process_time() - cpu_start
 

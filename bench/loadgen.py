@@ -7,13 +7,15 @@ when it finished: a slow server cannot hide its slowness by slowing the client d
 omission). Latencies go into HdrHistograms. Each process reports the CPU it used itself, so a
 saturated load generator is never mistaken for a slow server.
 
-Every function here runs in a process of its own and puts one result dict on `out`.
+Every public function here but `on_schedule` (the open-loop clock, which channel_layers.py
+shares) runs in a process of its own and puts one result dict on `out`.
 """
 
 import asyncio
 import json
 import resource
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 from hdrh.histogram import HdrHistogram
@@ -64,6 +66,17 @@ async def _next_frame(ws: Any, *frame_types: str) -> dict[str, Any]:
 
 def _micros_since(epoch_seconds: float) -> int:
     return max(1, int((time.time() - epoch_seconds) * 1e6))
+
+
+async def on_schedule(start: float, rate: float, count: int) -> AsyncIterator[tuple[int, float]]:
+    """(n, when it is due) for `count` sends at `rate` a second from `start`, each yielded once
+    it is due. Open loop: the times are fixed in advance, and a slow send postpones none of them."""
+    for n in range(count):
+        scheduled = start + n / rate
+        delay = scheduled - time.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        yield n, scheduled
 
 
 async def _receive(url: str, token: str, expected: int, state: dict[str, Any]) -> None:
@@ -148,11 +161,7 @@ async def _send(
                 return
 
     reader = asyncio.create_task(read_acks())
-    for n in range(count):
-        scheduled = start + n / rate
-        delay = scheduled - time.time()
-        if delay > 0:
-            await asyncio.sleep(delay)
+    async for n, scheduled in on_schedule(start, rate, count):
         sent_at[n] = scheduled
         text = f"b:{scheduled:.6f}:{n}"
         await ws.send(
@@ -244,11 +253,7 @@ def http_gets(
         workers = [asyncio.create_task(worker()) for _ in range(connections)]
         cpu_start = cpu_seconds()
         start = time.time() + 0.2
-        for n in range(count):
-            scheduled = start + n / rate
-            delay = scheduled - time.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
+        async for _, scheduled in on_schedule(start, rate, count):
             due.put_nowait(scheduled)
         for _ in workers:
             due.put_nowait(None)

@@ -26,11 +26,14 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+ROOT = Path(__file__).resolve().parents[1]
+# Run as a script: the harness's own modules, and the process helpers it shares with the tests.
+sys.path[:0] = [str(ROOT / "bench"), str(ROOT)]
 import loadgen  # noqa: E402
 import report  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.processes import python_process, terminate, wait_for_port  # noqa: E402
+
 RESULTS = ROOT / "bench" / "results"
 LOGS = RESULTS / "logs"
 PG = "postgres://postgres@127.0.0.1:5432"
@@ -83,41 +86,14 @@ def database_fresh() -> None:
     run([sys.executable, "manage.py", "migrate", "--noinput"], cwd=ROOT, env=bench_env())
 
 
-def wait_for_port(port: int, timeout: float = 30) -> None:
-    import socket
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise RuntimeError(f"nothing listens on {port}")
-
-
 def start(args: list[str], port: int | None = None) -> subprocess.Popen[bytes]:
     """A server or worker process; its output goes to bench/results/logs/<name>.log."""
     LOGS.mkdir(parents=True, exist_ok=True)
     log = LOGS / f"{args[0]}-{port or 'worker'}.log"
-    process = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", *args],
-        cwd=ROOT,
-        env=bench_env(),
-        stdout=subprocess.DEVNULL,
-        stderr=log.open("a"),
-    )
+    process = python_process(args, bench_env(), log.open("a"))
     if port is not None:
         wait_for_port(port)
     return process
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(5)
 
 
 SERVER_COMMANDS = {
@@ -212,7 +188,7 @@ class Stack(Servers):
 
     def stop(self) -> None:
         for process in [*self.processes, self.worker]:
-            stop(process)
+            terminate(process)
 
 
 def spawn(target: Any, *args: Any) -> Any:
@@ -557,7 +533,7 @@ def transport_ceiling(rates: list[float], seconds: float) -> list[dict[str, Any]
         chat = {"chat_id": 1, "tokens": ["x"] * 100}
         return fanout_rates(Servers([bare], [port], "/"), chat, rates, seconds)
     finally:
-        stop(bare)
+        terminate(bare)
 
 
 def server_scenarios(kind: str, args: argparse.Namespace) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Fixtures for the fault tests: private servers to break, real processes, and plain clients.
+"""Fixtures for the fault tests: private servers to break, real processes, and a plain HTTP client.
 
 Every private server is removed at the end of its test, whatever happened, and every process the
 test started is stopped; a test that stopped a server starts it again before it asserts recovery.
@@ -9,56 +9,42 @@ import json
 import time
 import urllib.error
 import urllib.request
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from websockets.asyncio.client import ClientConnection, connect
 
-from tests.faults.servers import PrivatePostgres, PrivateRabbitMQ, PrivateRedis
-from tests.processes import Process
+from tests.faults.servers import PrivatePostgres, PrivateRabbitMQ, PrivateRedis, started
+from tests.processes import Process, stopped_at_end
 
 
 @pytest.fixture
 def private_redis() -> Iterator[PrivateRedis]:
-    server = PrivateRedis()
-    try:
-        server.start()
+    with started(PrivateRedis()) as server:
         yield server
-    finally:
-        server.remove()
 
 
 @pytest.fixture
 def private_postgres() -> Iterator[PrivatePostgres]:
-    server = PrivatePostgres()
-    try:
-        server.start()
+    with started(PrivatePostgres()) as server:
         server.create_schema()
         yield server
-    finally:
-        server.remove()
 
 
 @pytest.fixture
 def private_rabbitmq() -> Iterator[PrivateRabbitMQ]:
-    server = PrivateRabbitMQ()
-    try:
-        server.start()
+    with started(PrivateRabbitMQ()) as server:
         yield server
-    finally:
-        server.remove()
 
 
 @pytest.fixture
 def processes(tmp_path: Path) -> Iterator[list[Process]]:
-    """Processes a test started (daphne, workers, beat); each stops at the end, logs printed."""
+    """Processes a test started (daphne, workers, beat); each stops at the end, logs printed.
+    After tmp_path, where the logs are, so that they stop before it is torn down."""
     running: list[Process] = []
-    yield running
-    for process in running:
-        process.stop()
+    with stopped_at_end(running):
+        yield running
 
 
 async def wait_until(
@@ -98,40 +84,3 @@ class Http:
 
     async def post(self, path: str, body: Any) -> tuple[int, Any]:
         return await asyncio.to_thread(self.call, "POST", path, body)
-
-
-class Client:
-    """A user's WebSocket, as the web page or an app holds it."""
-
-    def __init__(self, ws: ClientConnection) -> None:
-        self.ws = ws
-        self.hello: dict[str, Any] = {}
-
-    async def send(self, frame: dict[str, Any]) -> None:
-        await self.ws.send(json.dumps(frame))
-
-    async def next_of(self, frame_type: str, timeout: float = 10) -> dict[str, Any]:
-        while True:
-            frame = json.loads(await asyncio.wait_for(self.ws.recv(), timeout))
-            if frame["type"] == frame_type:
-                return frame
-
-    async def sync_from(self, chat_id: int, after: int) -> list[dict[str, Any]]:
-        """What a client does after a reconnect: every message after the last seq it saw."""
-        messages: list[dict[str, Any]] = []
-        while True:
-            await self.send({"type": "sync", "chat_id": chat_id, "after_seq": after})
-            batch = await self.next_of("sync.batch")
-            messages += batch["messages"]
-            if not batch["has_more"] or not batch["messages"]:
-                return messages
-            after = batch["messages"][-1]["seq"]
-
-
-@asynccontextmanager
-async def ws_client(url: str, token: str) -> AsyncIterator[Client]:
-    async with connect(url, subprotocols=["bearer", token]) as ws:  # type: ignore[list-item]
-        assert ws.subprotocol == "bearer"
-        opened = Client(ws)
-        opened.hello = await opened.next_of("hello")
-        yield opened

@@ -13,7 +13,10 @@ import signal
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 from tests.processes import ROOT, free_port, process_env, wait_for_port
 
@@ -85,6 +88,19 @@ class PrivateServer:
 
     def stop(self) -> None:
         raise NotImplementedError
+
+
+Server = TypeVar("Server", bound=PrivateServer)
+
+
+@contextmanager
+def started(server: Server) -> Iterator[Server]:
+    """The server, started, and removed when the block ends, whatever happened."""
+    try:
+        server.start()
+        yield server
+    finally:
+        server.remove()
 
 
 class PrivateRedis(PrivateServer):

@@ -14,8 +14,9 @@ import pytest
 
 from accounts.models import User
 from chats.models import Connection, Message
+from tests.clients import ws_client
 from tests.factories import UserFactory, chat_factory
-from tests.faults.conftest import Http, wait_until, ws_client
+from tests.faults.conftest import Http, wait_until
 from tests.processes import ROOT, daphne, free_port, process_env
 from tests.realtime.conftest import access_token, sync
 

@@ -13,7 +13,8 @@ import psycopg2
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from tests.faults.conftest import Http, wait_until, ws_client
+from tests.clients import ws_client
+from tests.faults.conftest import Http, wait_until
 from tests.processes import daphne, free_port
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]

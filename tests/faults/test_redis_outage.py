@@ -14,8 +14,9 @@ import pytest
 
 from accounts.services import tokens_issue
 from chats.models import Message
+from tests.clients import ws_client
 from tests.factories import UserFactory, chat_factory
-from tests.faults.conftest import Http, wait_until, ws_client
+from tests.faults.conftest import Http, wait_until
 from tests.processes import daphne, free_port
 from tests.realtime.conftest import sync
 

@@ -17,7 +17,7 @@ import socket
 import struct
 import time
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,12 +25,11 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.db import connection
-from websockets.asyncio.client import ClientConnection, connect
 
 from accounts.models import User
 from chats.models import Connection
-from tests.processes import Process, daphne, free_port
-from tests.realtime.conftest import access_token
+from tests.clients import Client, user_client
+from tests.processes import Process, daphne, free_port, stopped_at_end, ws_url
 
 SERVER_SETTINGS = "tests.hostile.server_settings"
 FRAME_MAX = 64 * 1024
@@ -47,7 +46,7 @@ class Server:
 
     @property
     def url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/ws/"
+        return ws_url(self.port)
 
     def alive(self) -> bool:
         return self.process.popen.poll() is None
@@ -80,10 +79,8 @@ def server(
         pytest.skip(reason)
     with django_db_blocker.unblock():
         started = start_server(tmp_path_factory.mktemp("hostile"))
-    try:
+    with stopped_at_end([started.process]):
         yield started
-    finally:
-        started.process.stop()
 
 
 @pytest.fixture(autouse=True)
@@ -103,44 +100,10 @@ def wait_for_sockets_to_end(timeout: float = 15) -> None:
 # --- Well-behaved clients -------------------------------------------------------------------------
 
 
-class Client:
-    """A well-behaved user's socket (the `websockets` library, as a real app would use)."""
-
-    def __init__(self, ws: ClientConnection) -> None:
-        self.ws = ws
-        self.hello: dict[str, Any] = {}
-
-    async def send(self, frame: dict[str, Any]) -> None:
-        await self.ws.send(json.dumps(frame))
-
-    async def receive(self, timeout: float = 10) -> dict[str, Any]:
-        frame: dict[str, Any] = json.loads(await asyncio.wait_for(self.ws.recv(), timeout))
-        return frame
-
-    async def next_of(self, frame_type: str, timeout: float = 10) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while True:
-            frame = await self.receive(max(0.0, deadline - time.monotonic()))
-            if frame["type"] == frame_type:
-                return frame
-
-    async def ping(self) -> None:
-        """The socket is open and answers: a ping gets its pong (skipping events in flight)."""
-        await self.send({"type": "ping"})
-        await self.next_of("pong")
-
-
-@asynccontextmanager
-async def client(server: Server, user: User | None = None) -> AsyncIterator[Client]:
-    """A socket for the user (bearer subprotocol, hello read), or an anonymous one."""
-    options: dict[str, Any] = {"proxy": None, "compression": None, "max_size": 16 * FRAME_MAX}
-    if user is not None:
-        options["subprotocols"] = ["bearer", await access_token(user)]
-    async with connect(server.url, **options) as ws:
-        opened = Client(ws)
-        if user is not None:
-            opened.hello = await opened.next_of("hello")
-        yield opened
+def client(server: Server, user: User | None = None) -> AbstractAsyncContextManager[Client]:
+    """A well-behaved user's socket (tests.clients, the `websockets` library as a real app would
+    use it), or an anonymous one."""
+    return user_client(server.url, user)
 
 
 # --- Raw sockets ---------------------------------------------------------------------------------

@@ -6,18 +6,15 @@ across both; a client that drops from one and reconnects to the other loses noth
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from websockets.asyncio.client import ClientConnection, connect
 
-from accounts.models import User
+from tests.clients import user_client
 from tests.factories import chat_factory, messages_factory
-from tests.processes import daphne, free_port
-from tests.realtime.conftest import access_token, sync
+from tests.processes import daphnes, ws_url
+from tests.realtime.conftest import sync
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres, pytest.mark.redis]
 
@@ -25,45 +22,15 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres, pyt
 @pytest.fixture
 def servers(transactional_db: None, tmp_path: Path) -> Iterator[list[str]]:
     """Two daphne processes on the test database; their WebSocket URLs."""
-    ports = [free_port(), free_port()]
-    processes = [daphne(port, tmp_path) for port in ports]
-    try:
-        yield [f"ws://127.0.0.1:{port}/ws/" for port in ports]
-    finally:
-        for process in processes:
-            process.stop()
-
-
-class Client:
-    def __init__(self, ws: ClientConnection) -> None:
-        self.ws = ws
-        self.hello: dict[str, Any] = {}
-
-    async def send(self, frame: dict[str, Any]) -> None:
-        await self.ws.send(json.dumps(frame))
-
-    async def next_of(self, frame_type: str, timeout: float = 10) -> dict[str, Any]:
-        while True:
-            frame = json.loads(await asyncio.wait_for(self.ws.recv(), timeout))
-            if frame["type"] == frame_type:
-                return frame
-
-
-@asynccontextmanager
-async def client(url: str, user: User) -> AsyncIterator[Client]:
-    token = await access_token(user)
-    async with connect(url, subprotocols=["bearer", token]) as ws:  # type: ignore[list-item]
-        assert ws.subprotocol == "bearer"
-        opened = Client(ws)
-        opened.hello = await opened.next_of("hello")
-        yield opened
+    with daphnes(2, tmp_path) as ports:
+        yield [ws_url(port) for port in ports]
 
 
 async def test_a_message_posted_on_one_process_arrives_in_order_on_the_other(
     servers, user, other_user
 ):
     chat = await sync(chat_factory)(user, [other_user])
-    async with client(servers[0], user) as alice, client(servers[1], other_user) as bob:
+    async with user_client(servers[0], user) as alice, user_client(servers[1], other_user) as bob:
         for n in range(1, 51):
             await bob.send({"type": "message.send", "ref": n, "chat_id": chat.pk, "text": f"m{n}"})
 
@@ -83,7 +50,7 @@ async def test_events_of_every_size_arrive_whole(servers, user, other_user):
         "\u00e9" * 10_000,  # 60,000 bytes of JSON escapes
         "\U0001f600" * 10_000,  # 120,000 bytes of escaped surrogate pairs: an 8-byte length
     ]
-    async with client(servers[0], user) as alice, client(servers[1], other_user) as bob:
+    async with user_client(servers[0], user) as alice, user_client(servers[1], other_user) as bob:
         await bob.send({"type": "typing", "chat_id": chat.pk})
         typing = await alice.next_of("typing")  # under 126 bytes: the length in the header byte
         for n, text in enumerate(texts):
@@ -99,10 +66,10 @@ async def test_events_of_every_size_arrive_whole(servers, user, other_user):
 
 async def test_presence_is_right_across_processes(servers, user, other_user):
     await sync(chat_factory)(user, [other_user])
-    async with client(servers[0], user) as alice:
-        async with client(servers[1], other_user):
+    async with user_client(servers[0], user) as alice:
+        async with user_client(servers[1], other_user):
             assert (await alice.next_of("presence"))["status"] == "online"
-            async with client(servers[0], other_user):
+            async with user_client(servers[0], other_user):
                 pass  # a second socket on the other process opens and closes
             await sync(other_user.refresh_from_db)()
             assert other_user.status == "online"
@@ -112,13 +79,13 @@ async def test_presence_is_right_across_processes(servers, user, other_user):
 async def test_a_client_that_moves_process_mid_stream_misses_nothing(servers, user, other_user):
     chat = await sync(chat_factory)(user, [other_user])
     seen: set[int] = set()
-    async with client(servers[0], other_user) as bob:
+    async with user_client(servers[0], other_user) as bob:
         poster = asyncio.ensure_future(sync(messages_factory)(chat, user, 500))
         while len(seen) < 100:
             seen.add((await bob.next_of("message.new"))["message"]["seq"])
     await poster
 
-    async with client(servers[1], other_user) as bob:
+    async with user_client(servers[1], other_user) as bob:
         after = max(seen)
         while after < 500:
             await bob.send({"type": "sync", "chat_id": chat.pk, "after_seq": after})

@@ -1,6 +1,6 @@
 """A server process keeps its database connection and checks it with a round trip only after it
-sat idle (chatproject/overrides/postgresql): in use, a check before every socket's every query would cost a
-round trip each; idle, the database may have restarted under it."""
+sat idle (chatproject/overrides/postgresql): in use, a check before every socket's every query
+would cost a round trip each; idle, the database may have restarted under it."""
 
 import time
 
