@@ -105,8 +105,9 @@ class Message(models.Model):
     updated = models.DateTimeField(auto_now=True)
     edited = models.BooleanField(default=False)
     deleted = models.BooleanField(default=False)
-    # Set when a moderator removed the message (deleted is then true too), cleared by a restore.
-    # The text stays in the row either way; the API shows a tombstone's text as "".
+    # Set when a moderator removed the message (deleted is then true too), cleared by a restore:
+    # a removal keeps the text in the row, so that it can be restored. An author's delete erases
+    # the text (an open report about the message keeps its own copy as evidence).
     removed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -226,6 +227,9 @@ class Report(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reports"
     )
     reason = models.TextField(max_length=REASON_MAX)
+    # The message's text as reported: the evidence, kept while the report is open even if the
+    # author deletes the message (which erases it there), and erased when the report closes.
+    message_text = models.TextField(max_length=TEXT_MAX, blank=True)
     status = models.CharField(
         max_length=16, choices=ReportStatus.choices, default=ReportStatus.OPEN
     )

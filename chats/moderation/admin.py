@@ -217,7 +217,8 @@ class ReportAdmin(admin.ModelAdmin):
     @admin.display(description="message")
     def message_excerpt(self, report: Report) -> str:
         url = reverse("admin:chats_message_change", args=[report.message_id])
-        text = Truncator(report.message.text).chars(80)
+        # The copy taken when it was reported: the author may have deleted the message since.
+        text = Truncator(report.message_text or report.message.text).chars(80)
         return format_html('<a href="{}">{}</a>', url, text)
 
     @admin.display(description="author")

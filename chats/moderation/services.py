@@ -43,7 +43,9 @@ def report_create(*, message: Message, reporter: User, reason: str) -> tuple[Rep
         raise exceptions.ValidationError({"detail": "You cannot report your own message."})
     try:
         with transaction.atomic():
-            report = Report.objects.create(message=message, reporter=reporter, reason=reason)
+            report = Report.objects.create(
+                message=message, reporter=reporter, reason=reason, message_text=message.text
+            )
     except IntegrityError:  # the same member's other request won the race
         return mine.get(), False
     return report, True
@@ -103,7 +105,8 @@ def report_close(*, report: Report, moderator: User, status: ReportStatus) -> Re
     report.status = status
     report.resolved_by = moderator
     report.resolved_at = timezone.now()
-    report.save(update_fields=["status", "resolved_by", "resolved_at"])
+    report.message_text = ""  # the evidence goes with the report
+    report.save(update_fields=["status", "resolved_by", "resolved_at", "message_text"])
     return report
 
 
@@ -162,7 +165,10 @@ def message_remove(
     message.save(update_fields=["deleted", "removed_by", "removed_at", "removal_reason", "updated"])
     events.message_updated(message)
     Report.objects.filter(message=message, status=ReportStatus.OPEN).update(
-        status=ReportStatus.REMOVED, resolved_by=moderator, resolved_at=message.removed_at
+        status=ReportStatus.REMOVED,
+        resolved_by=moderator,
+        resolved_at=message.removed_at,
+        message_text="",
     )
     audit_record(
         moderator=moderator,

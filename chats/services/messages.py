@@ -90,14 +90,16 @@ def message_edit(*, message: Message, actor: User, text: str) -> Message:
 
 @transaction.atomic
 def message_delete(*, message: Message, actor: User) -> None:
-    """Tombstone a message: it keeps its seq, and clients see empty text and deleted true."""
+    """Tombstone a message: it keeps its seq, and its text is erased from the row (an open
+    report about it keeps its own copy as evidence, until it closes)."""
     if message.user_id != actor.pk and not actor.is_staff:
         membership = membership_get(chat=message.chat, user=actor)
         require_role(membership, MANAGER_ROLES, "delete other people's messages")
     if message.deleted:
         return
     message.deleted = True
-    message.save(update_fields=["deleted", "updated"])
+    message.text = ""
+    message.save(update_fields=["deleted", "text", "updated"])
     events.message_updated(message)
 
 

@@ -1,12 +1,15 @@
 """PATCH and DELETE /api/chats/{id}/messages/{message_id}/: editing and tombstoning."""
 
+import importlib
 from collections.abc import Callable
 
 import pytest
+from django.apps import apps
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import User
-from chats.models import Chat, Message
+from chats.models import Chat, Message, Report
 from chats.services.members import member_remove
 from chats.services.messages import message_delete, message_send
 from tests.chats.conftest import MakeUser
@@ -239,3 +242,35 @@ def test_a_channel_reader_deletes_nothing(
 
     assert api_for(other_user).delete(url(news)).status_code == 403
     assert api_for(other_user).patch(url(news), {"text": "x"}, format="json").status_code == 403
+
+
+def test_a_deleted_message_s_text_is_gone_from_the_database(
+    api_for: Callable[[User], APIClient], bobs_message: Message, other_user: User
+) -> None:
+    """A delete erases, it does not only hide: not even a moderator can read it back."""
+    assert api_for(other_user).delete(url(bobs_message)).status_code == 204
+
+    row = Message.objects.filter(pk=bobs_message.pk).values("text", "deleted", "seq").get()
+    assert row == {"text": "", "deleted": True, "seq": 2}
+
+
+def test_upgrading_erases_what_authors_deleted_before_and_keeps_open_reports_evidence(
+    team: Chat, user: User, other_user: User
+) -> None:
+    """Messages deleted before deletes erased (migration 0008) lose their text on upgrade; an
+    open report first takes its copy, and a moderator's removal keeps its text."""
+    upgrade = importlib.import_module("chats.migrations.0008_report_evidence_and_erased_deletes")
+    hidden, _ = message_send(chat=team, user=other_user, text="deleted, only hidden")
+    reported, _ = message_send(chat=team, user=other_user, text="reported, then deleted")
+    removed, _ = message_send(chat=team, user=other_user, text="removed by a moderator")
+    report = Report.objects.create(message=reported, reporter=user, reason="rude")
+    Message.objects.filter(pk__in=[hidden.pk, reported.pk]).update(deleted=True)
+    Message.objects.filter(pk=removed.pk).update(deleted=True, removed_at=timezone.now())
+
+    upgrade.erase_deleted_texts(apps, None)
+
+    texts = dict(Message.objects.values_list("pk", "text"))
+    assert (texts[hidden.pk], texts[reported.pk]) == ("", "")
+    assert texts[removed.pk] == "removed by a moderator"
+    report.refresh_from_db()
+    assert report.message_text == "reported, then deleted"

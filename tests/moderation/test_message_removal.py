@@ -138,10 +138,12 @@ def test_a_removal_closes_every_open_report_about_the_message(
 
     run_action(admin_for(mo), "chats.message", "remove_messages", [spam], "spam")
 
-    assert list(Report.objects.values_list("status", "resolved_by")) == [
-        (ReportStatus.REMOVED, mo.pk),
-        (ReportStatus.REMOVED, mo.pk),
+    assert list(Report.objects.values_list("status", "resolved_by", "message_text")) == [
+        (ReportStatus.REMOVED, mo.pk, ""),
+        (ReportStatus.REMOVED, mo.pk, ""),
     ]
+    spam.refresh_from_db()
+    assert spam.text == "buy cheap pills"  # a removal is undone by a restore: the text stays
 
 
 def test_the_author_cannot_edit_a_removed_message_back(

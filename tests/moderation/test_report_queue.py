@@ -194,3 +194,23 @@ def test_an_author_whose_account_is_gone_cannot_be_banned(
 
     assert shown == [f"{report}: The author's account no longer exists."]
     assert closed(report) == (ReportStatus.OPEN, None)
+
+
+def test_a_report_keeps_the_text_its_author_deleted_until_it_closes(
+    admin_for: AdminFor, mo: User, report: Report, spam: Message, mallory: User
+) -> None:
+    """Mallory deletes her spam to hide it from the moderators: the message's text is erased,
+    but the open report holds its copy as evidence, shown in the queue; closing the report
+    erases that copy too."""
+    message_delete(message=spam, actor=mallory)
+    spam.refresh_from_db()
+    report.refresh_from_db()
+    assert (spam.text, report.message_text) == ("", "buy cheap pills")
+    client = admin_for(mo)
+    assert "buy cheap pills" in client.get(changelist("chats.report")).content.decode()
+
+    run_action(client, "chats.report", "dismiss_reports", [report])
+
+    report.refresh_from_db()
+    assert report.message_text == ""
+    assert not Report.objects.filter(message_text__contains="pills").exists()
