@@ -62,3 +62,24 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return self.login
+
+
+class IdempotencyRecord(models.Model):
+    """A write that a user sent with an Idempotency-Key, and the answer it got: the same key again
+    gets that answer and changes nothing (chatproject/idempotency.py). Kept for 24 hours."""
+
+    user = models.ForeignKey("User", on_delete=models.CASCADE, related_name="+", db_index=False)
+    key = models.CharField(max_length=64)
+    fingerprint = models.CharField(max_length=64)  # of the method, path and data
+    status_code = models.PositiveSmallIntegerField()
+    body = models.TextField(blank=True)  # the answer's JSON, "" for none
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints: ClassVar = [
+            # Also the index that finds a user's key.
+            models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_per_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}:{self.key}"

@@ -1,5 +1,6 @@
 """Every write to accounts and their tokens. REST views, sockets, admin and tasks call these."""
 
+from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth import authenticate
@@ -8,6 +9,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
+from django.utils import timezone
 from rest_framework import exceptions
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
@@ -15,7 +17,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts import signals
-from accounts.models import User, UserStatus
+from accounts.models import IdempotencyRecord, User, UserStatus
 
 
 def _password_check_strength(password: str, *, user: User, field: str) -> None:
@@ -58,6 +60,8 @@ def user_update(*, user: User, name: str | None = None, status: UserStatus | Non
 
 
 SESSION_CLAIM = "sid"
+# How long a write sent with an Idempotency-Key answers a retry (chatproject/idempotency.py).
+IDEMPOTENCY_KEPT_FOR = timedelta(hours=24)
 
 
 def tokens_issue(*, user: User, session_id: str | None = None) -> dict[str, Any]:
@@ -171,3 +175,10 @@ def user_deactivate(*, user: User) -> None:
     user.save(update_fields=["is_active", "updated"])
     refresh_tokens_revoke_all(user=user)
     signals.sessions_revoked.send(sender=User, user_id=user.pk)
+
+
+def idempotency_records_purge() -> int:
+    """Forget the answers to writes sent with an Idempotency-Key more than a day ago."""
+    expired = IdempotencyRecord.objects.filter(created__lt=timezone.now() - IDEMPOTENCY_KEPT_FOR)
+    deleted, _ = expired.delete()
+    return deleted

@@ -178,6 +178,7 @@ CELERY_TASK_ROUTES = {
     "chats.tasks.scheduled_message*": {"queue": "scheduled"},
     "chats.tasks.presence_sweep": {"queue": "maintenance"},
     "chats.tasks.tokens_flush_expired": {"queue": "maintenance"},
+    "chats.tasks.idempotency_records_purge": {"queue": "maintenance"},
     "chats.tasks.scheduled_messages_purge": {"queue": "maintenance"},
 }
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
@@ -223,7 +224,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": ["chatproject.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["chatproject.renderers.JSONRenderer"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "chatproject.openapi.ChatAutoSchema",
     "EXCEPTION_HANDLER": "chatproject.exceptions.api_exception_handler",
     "DEFAULT_THROTTLE_RATES": {
         "register": os.environ.get("THROTTLE_REGISTER", "10/hour"),
@@ -247,6 +248,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "chatproject.openapi.document_key_reuse",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "ChatTypeEnum": "chats.models.ChatType",
         "RoleEnum": "chats.models.Role",

@@ -6,6 +6,7 @@ from celery import Task, shared_task
 from django.core.management import call_command
 from django.utils import timezone
 
+from accounts import services as account_services
 from chats.services import presence
 from chats.services.scheduling import (
     scheduled_deliver,
@@ -48,6 +49,11 @@ def presence_sweep() -> int:
 @shared_task
 def scheduled_messages_purge() -> int:
     return scheduled_purge()
+
+
+@shared_task
+def idempotency_records_purge() -> int:
+    return account_services.idempotency_records_purge()
 
 
 @shared_task

@@ -21,6 +21,7 @@ from accounts.api.serializers import (
     UserUpdateSerializer,
 )
 from accounts.models import User
+from chatproject.idempotency import IdempotentWrites
 from chatproject.openapi import error_responses
 from chatproject.pagination import ListCursorPagination
 from chatproject.parsers import JSONParser
@@ -92,7 +93,7 @@ class TokenRefreshView(_CredentialsView):
         return Response(services.tokens_refresh(refresh=data.validated_data["refresh"]))
 
 
-class LogoutView(APIView):
+class LogoutView(IdempotentWrites, APIView):
     @extend_schema(
         request=RefreshSerializer,
         responses={204: None, **error_responses(400, 401, 413)},
@@ -113,7 +114,9 @@ class LogoutView(APIView):
     retrieve=extend_schema(responses={200: UserSerializer, **error_responses(401, 404)}),
 )
 @extend_schema(tags=["users"])
-class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class UserViewSet(
+    IdempotentWrites, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     serializer_class = UserSerializer
     pagination_class = ListCursorPagination
     lookup_value_regex = ID_PATTERN

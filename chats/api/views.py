@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
 from accounts.models import User
+from chatproject.idempotency import IdempotentWrites
 from chatproject.openapi import error_responses
 from chatproject.pagination import ListCursorPagination
 from chatproject.paths import ID_PATTERN
@@ -106,7 +107,7 @@ class SearchPagination(ListCursorPagination):
     ),
 )
 @extend_schema(tags=["chats"])
-class ChatViewSet(CurrentUserMixin, viewsets.GenericViewSet):
+class ChatViewSet(IdempotentWrites, CurrentUserMixin, viewsets.GenericViewSet):
     serializer_class = ChatSerializer
     pagination_class = ChatPagination
     lookup_value_regex = ID_PATTERN
@@ -183,7 +184,7 @@ class ChatViewSet(CurrentUserMixin, viewsets.GenericViewSet):
     ),
 )
 @extend_schema(tags=["members"], parameters=[CHAT_ID])
-class MemberViewSet(ChatScopedMixin, viewsets.GenericViewSet):
+class MemberViewSet(IdempotentWrites, ChatScopedMixin, viewsets.GenericViewSet):
     serializer_class = MemberSerializer
     pagination_class = ListCursorPagination
     lookup_field = "user_id"
@@ -238,7 +239,7 @@ class MemberViewSet(ChatScopedMixin, viewsets.GenericViewSet):
     ),
 )
 @extend_schema(tags=["messages"], parameters=[CHAT_ID])
-class MessageViewSet(ChatScopedMixin, viewsets.GenericViewSet):
+class MessageViewSet(IdempotentWrites, ChatScopedMixin, viewsets.GenericViewSet):
     serializer_class = MessageSerializer
     throttle_classes = (MessageSendThrottle,)
     lookup_value_regex = ID_PATTERN
@@ -339,7 +340,9 @@ class ScheduledPagination(ListCursorPagination):
     ),
 )
 @extend_schema(tags=["scheduled messages"], parameters=[CHAT_ID])
-class ScheduledMessageViewSet(ChatScopedMixin, viewsets.GenericViewSet[ScheduledMessage]):
+class ScheduledMessageViewSet(
+    IdempotentWrites, ChatScopedMixin, viewsets.GenericViewSet[ScheduledMessage]
+):
     serializer_class = ScheduledMessageSerializer
     pagination_class = ScheduledPagination
     lookup_value_regex = ID_PATTERN

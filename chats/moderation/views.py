@@ -5,6 +5,7 @@ from rest_framework import status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from chatproject.idempotency import IdempotentWrites
 from chatproject.openapi import error_responses
 from chats import selectors
 from chats.api.serializers import ReportCreateSerializer, ReportSerializer
@@ -15,7 +16,7 @@ MESSAGE_ID = OpenApiParameter("message_id", int, OpenApiParameter.PATH)
 
 
 @extend_schema(tags=["moderation"], parameters=[CHAT_ID, MESSAGE_ID])
-class MessageReportViewSet(ChatScopedMixin, viewsets.GenericViewSet):
+class MessageReportViewSet(IdempotentWrites, ChatScopedMixin, viewsets.GenericViewSet):
     serializer_class = ReportSerializer
 
     @extend_schema(

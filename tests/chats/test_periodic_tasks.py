@@ -93,6 +93,19 @@ def test_running_the_migration_again_changes_nothing_and_keeps_an_admins_edits(
     assert upkeep_rows()["chats.tasks.scheduled_messages_purge"][2] is False
 
 
+def test_the_beat_purges_idempotency_answers_hourly(db: None) -> None:
+    row = PeriodicTask.objects.select_related("interval").get(
+        task="chats.tasks.idempotency_records_purge"
+    )
+
+    assert row.interval is not None
+    assert (row.interval.every, row.interval.period, row.enabled) == (
+        1,
+        IntervalSchedule.HOURS,
+        True,
+    )
+
+
 def test_every_upkeep_row_names_a_task_the_workers_know() -> None:
     for task in UPKEEP:
         assert task in celery_app.tasks
@@ -155,6 +168,7 @@ def test_the_presence_sweep_takes_offline_a_user_whose_server_stopped_heartbeati
         ("chats.tasks.presence_sweep", "maintenance"),
         ("chats.tasks.tokens_flush_expired", "maintenance"),
         ("chats.tasks.scheduled_messages_purge", "maintenance"),
+        ("chats.tasks.idempotency_records_purge", "maintenance"),
     ],
 )
 def test_delivery_and_upkeep_each_go_to_their_own_queue(task: str, queue: str) -> None:
