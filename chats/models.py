@@ -43,6 +43,10 @@ class Chat(models.Model):
     # The seq of the newest message. Posting increments it under the row lock, which is what
     # makes seqs gapless and in commit order.
     last_seq = models.BigIntegerField(default=0, editable=False)
+    # The chat's change counter: every commit that changes anything in the chat takes the next
+    # one under the same row lock (chats/services/versions.py), so versions are gapless and in
+    # commit order too. Messages, members and departures carry the version of their last change.
+    version = models.BigIntegerField(default=0, editable=False)
     last_activity = models.DateTimeField(default=timezone.now, editable=False)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
@@ -78,12 +82,18 @@ class Membership(models.Model):
     role = models.CharField(max_length=8, choices=Role.choices, default=Role.MEMBER)
     joined = models.DateTimeField(auto_now_add=True)
     last_read_seq = models.BigIntegerField(default=0)
+    version = models.BigIntegerField(default=0, editable=False)  # the chat's, at the last change
+    # The user's version (User.user_version) when they joined or changed their settings here.
+    user_version = models.BigIntegerField(default=0, editable=False)
 
     class Meta:
         constraints: ClassVar = [
             models.UniqueConstraint(fields=["chat", "user"], name="membership_unique"),
         ]
-        indexes: ClassVar = [models.Index(fields=["user", "chat"], name="membership_user_chat")]
+        indexes: ClassVar = [
+            models.Index(fields=["user", "chat"], name="membership_user_chat"),
+            models.Index(fields=["chat", "version"], name="membership_chat_version"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.user_id} in {self.chat_id} ({self.role})"
@@ -95,6 +105,7 @@ class Message(models.Model):
         Chat, on_delete=models.CASCADE, related_name="messages", db_index=False
     )
     seq = models.BigIntegerField()
+    version = models.BigIntegerField(default=0)  # the chat's, at the message's last change
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="messages"
     )
@@ -130,6 +141,7 @@ class Message(models.Model):
             ),
         ]
         indexes: ClassVar = [
+            models.Index(fields=["chat", "version"], name="message_chat_version"),
             # Few messages are ever removed: a small index, for deleting a moderator's account.
             models.Index(
                 fields=["removed_by"],
@@ -144,6 +156,32 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.chat_id}#{self.seq}"
+
+
+class Departure(models.Model):
+    """A user who left a chat, was removed from it, or lost it when it was deleted: what the
+    chat's change feed reports as a removed user id and the user's as a removed chat id. Joining
+    the chat again deletes it. `chat_id` is no foreign key: the row outlives a deleted chat."""
+
+    chat_id = models.BigIntegerField()
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    version = models.BigIntegerField(null=True)  # the chat's; none when the chat was deleted
+    user_version = models.BigIntegerField()
+
+    class Meta:
+        constraints: ClassVar = [
+            # Also the index of the chat's feed, with version below.
+            models.UniqueConstraint(fields=["chat_id", "user"], name="departure_unique"),
+        ]
+        indexes: ClassVar = [
+            models.Index(fields=["chat_id", "version"], name="departure_chat_version"),
+            models.Index(fields=["user", "user_version"], name="departure_user_version"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} left {self.chat_id}"
 
 
 class Connection(models.Model):

@@ -5,10 +5,13 @@ object (a count, the last message, the caller's role) its caller passes in, havi
 through a selector, so a payload costs nothing a list has not already paid for.
 """
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from accounts.payloads import timestamp, user_brief_payload, user_payload
 from chats.models import Chat, Membership, Message
+
+if TYPE_CHECKING:
+    from chats.selectors import ChatChanges, UserChanges
 
 
 def message_payload(message: Message) -> dict[str, Any]:
@@ -19,6 +22,7 @@ def message_payload(message: Message) -> dict[str, Any]:
         "id": message.pk,
         "chat_id": message.chat_id,
         "seq": message.seq,
+        "version": message.version,
         "user_id": message.user_id,
         "author": user_brief_payload(message.user),
         "text": "" if message.deleted else message.text,
@@ -49,6 +53,7 @@ def chat_payload(
         "created": timestamp(chat.created),
         "updated": timestamp(chat.updated),
         "last_seq": chat.last_seq,
+        "version": chat.version,
         "member_count": member_count,
     }
     if my_role is not None:
@@ -58,9 +63,44 @@ def chat_payload(
     return payload
 
 
+def my_chat_payload(chat: Chat) -> dict[str, Any]:
+    """A chat read with the per-member annotations of the selectors (chats.selectors
+    `chat_list_for_user`), as that member sees it."""
+    last = chat.last_messages  # type: ignore[attr-defined]
+    return chat_payload(
+        chat,
+        member_count=chat.member_count,  # type: ignore[attr-defined]
+        last_message=last[0] if last else None,
+        my_role=chat.my_role,  # type: ignore[attr-defined]
+        unread_count=chat.unread_count,  # type: ignore[attr-defined]
+    )
+
+
 def member_payload(membership: Membership) -> dict[str, Any]:
     return {
         "user": user_payload(membership.user),
         "role": membership.role,
         "joined": timestamp(membership.joined),
+        "read_seq": membership.last_read_seq,
+        "version": membership.version,
+    }
+
+
+def changes_payload(changes: "ChatChanges") -> dict[str, Any]:
+    return {
+        "chat_id": changes.chat_id,
+        "version": changes.version,
+        "chat": None if changes.chat is None else my_chat_payload(changes.chat),
+        "messages": [message_payload(message) for message in changes.messages],
+        "members": [member_payload(membership) for membership in changes.members],
+        "removed_user_ids": changes.removed_user_ids,
+        "has_more": changes.has_more,
+    }
+
+
+def user_changes_payload(changes: "UserChanges") -> dict[str, Any]:
+    return {
+        "user_version": changes.user_version,
+        "chats": [my_chat_payload(chat) for chat in changes.chats],
+        "removed_chat_ids": changes.removed_chat_ids,
     }

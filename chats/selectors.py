@@ -21,7 +21,7 @@ from django.db.models.functions import Coalesce
 from rest_framework import exceptions
 
 from accounts.models import User
-from chats.models import Chat, Membership, Message, ScheduledMessage
+from chats.models import Chat, Departure, Membership, Message, ScheduledMessage
 
 SEARCH_CONFIG = "simple"
 
@@ -69,10 +69,15 @@ def chat_ids_for_user(*, user: User) -> list[int]:
 
 
 def chat_states_for_user(*, user: User) -> list[dict[str, int]]:
-    """Where each of the user's chats stands, `{id, last_seq, unread_count}`: a socket's hello."""
+    """Where each of the user's chats stands, `{id, last_seq, version, unread_count}`: a socket's
+    hello."""
     states = _chats_for_member(user).order_by("id")
     # The mypy plugin does not see annotated fields such as unread_count.
-    return list(states.values("id", "last_seq", "unread_count"))  # type: ignore[misc]
+    return list(states.values("id", "last_seq", "version", "unread_count"))  # type: ignore[misc]
+
+
+def user_version_get(*, user: User) -> int:
+    return User.objects.filter(pk=user.pk).values_list("user_version", flat=True).get()
 
 
 class ChatSummary(NamedTuple):
@@ -152,6 +157,101 @@ def message_history(
         return page[:limit], len(page) > limit
     page = list(messages.order_by("-seq")[: limit + 1])
     return page[:limit][::-1], len(page) > limit
+
+
+# --- Change feeds --------------------------------------------------------------------------------
+
+CHANGES_LIMIT_MAX = 500
+CHANGES_LIMIT_DEFAULT = 200
+
+
+class ChatChanges(NamedTuple):
+    """What changed in a chat after a version, each thing in its current state."""
+
+    chat_id: int
+    version: int  # how far this page reaches
+    chat: Chat | None  # as it is now, annotated for the caller; None if nothing changed
+    messages: list[Message]
+    members: list[Membership]
+    removed_user_ids: list[int]
+    has_more: bool
+
+
+# The versions of a chat's changed things after a version, ascending. Each branch reads an index
+# on (chat, version), and PostgreSQL merges the three and stops at the LIMIT, so a page costs the
+# same however far behind the caller is.
+_CHANGED_VERSIONS_SQL = (
+    "SELECT version FROM ("  # noqa: S608
+    f" SELECT version FROM {Message._meta.db_table} WHERE chat_id = %s AND version > %s"
+    f" UNION ALL SELECT version FROM {Membership._meta.db_table}"
+    " WHERE chat_id = %s AND version > %s"
+    f" UNION ALL SELECT version FROM {Departure._meta.db_table}"
+    " WHERE chat_id = %s AND version > %s"
+    ") AS changed ORDER BY version LIMIT %s"
+)
+
+
+def _changed_versions(chat_id: int, since: int, limit: int) -> list[int]:
+    with connection.cursor() as cursor:
+        cursor.execute(_CHANGED_VERSIONS_SQL, [chat_id, since] * 3 + [limit])
+        return [version for (version,) in cursor.fetchall()]
+
+
+def _page_end(chat: Chat, since: int, limit: int) -> tuple[int, bool]:
+    """Where a page of at most `limit` things after `since` ends, never inside a version, and
+    whether more follow it."""
+    versions = _changed_versions(chat.pk, since, limit + 1)
+    if len(versions) <= limit:
+        return chat.version, False
+    end = versions[limit - 1]
+    if versions[limit] > end:
+        return end, True
+    # The thing past the limit is of the same version, so it belongs to this page: whether any
+    # come after the version is one more question, asked only then.
+    return end, bool(_changed_versions(chat.pk, end, 1))
+
+
+def chat_changes(*, user: User, chat_id: int, since: int, limit: int) -> ChatChanges:
+    """Everything in the chat whose version is after `since`: messages (tombstones included),
+    members, and the ids of users who left, each once, ascending by version. A fixed number of
+    queries whatever the page holds."""
+    chat = chat_get_for_member(user=user, chat_id=chat_id)
+    if chat.version <= since:
+        return ChatChanges(chat.pk, chat.version, None, [], [], [], False)
+    end, has_more = _page_end(chat, since, limit)
+    messages = Message.objects.filter(chat=chat, version__gt=since, version__lte=end)
+    members = Membership.objects.filter(chat=chat, version__gt=since, version__lte=end)
+    removed = Departure.objects.filter(chat_id=chat.pk, version__gt=since, version__lte=end)
+    return ChatChanges(
+        chat.pk,
+        end,
+        chat,
+        list(messages.select_related("user").order_by("version", "seq")),
+        list(members.select_related("user").order_by("version", "pk")),
+        list(removed.order_by("version", "user_id").values_list("user_id", flat=True)),
+        has_more,
+    )
+
+
+class UserChanges(NamedTuple):
+    user_version: int
+    chats: list[Chat]  # joined, or their settings changed; annotated for the user
+    removed_chat_ids: list[int]  # left, removed from, or deleted
+
+
+def user_changes(*, user: User, since: int) -> UserChanges:
+    user_version = user_version_get(user=user)
+    chats = _chats_for_member(user).filter(  # type: ignore[misc]  # the plugin misses `mine`
+        mine__user_version__gt=since, mine__user_version__lte=user_version
+    )
+    removed = Departure.objects.filter(
+        user=user, user_version__gt=since, user_version__lte=user_version
+    )
+    return UserChanges(
+        user_version,
+        list(chats.order_by("id")),
+        list(removed.order_by("user_version").values_list("chat_id", flat=True)),
+    )
 
 
 _WORD = re.compile(r"\w+")

@@ -19,7 +19,14 @@ from chats.models import (
     Role,
     ScheduledMessage,
 )
-from chats.payloads import chat_payload, member_payload, message_payload
+from chats.payloads import (
+    changes_payload,
+    member_payload,
+    message_payload,
+    my_chat_payload,
+    user_changes_payload,
+)
+from chats.selectors import CHANGES_LIMIT_DEFAULT, CHANGES_LIMIT_MAX
 
 BIGINT_MAX = 2**63 - 1
 
@@ -57,6 +64,7 @@ class MessageSerializer(serializers.ModelSerializer):
             "id",
             "chat_id",
             "seq",
+            "version",
             "user_id",
             "author",
             "text",
@@ -92,6 +100,7 @@ class ChatSerializer(serializers.ModelSerializer):
             "created",
             "updated",
             "last_seq",
+            "version",
             "member_count",
             "my_role",
             "unread_count",
@@ -100,23 +109,16 @@ class ChatSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def to_representation(self, chat: Chat) -> dict[str, Any]:
-        """The chat with the per-member annotations of selectors.chat_list_for_user."""
-        last = chat.last_messages  # type: ignore[attr-defined]
-        return chat_payload(
-            chat,
-            member_count=chat.member_count,  # type: ignore[attr-defined]
-            last_message=last[0] if last else None,
-            my_role=chat.my_role,  # type: ignore[attr-defined]
-            unread_count=chat.unread_count,  # type: ignore[attr-defined]
-        )
+        return my_chat_payload(chat)
 
 
 class MemberSerializer(serializers.ModelSerializer):
     user = UserSerializer(read_only=True)
+    read_seq = serializers.IntegerField(source="last_read_seq", read_only=True)
 
     class Meta:
         model = Membership
-        fields = ("user", "role", "joined")
+        fields = ("user", "role", "joined", "read_seq", "version")
         read_only_fields = fields
 
     def to_representation(self, membership: Membership) -> dict[str, Any]:
@@ -132,6 +134,34 @@ class ChatDetailSerializer(serializers.Serializer):
 class MessagePageSerializer(serializers.Serializer):
     results = MessageSerializer(many=True)
     has_more = serializers.BooleanField()
+
+
+class ChatChangesSerializer(serializers.Serializer):
+    version = serializers.IntegerField(
+        help_text="How far this answer reaches: ask again from it while `has_more`."
+    )
+    chat = ChatSerializer(allow_null=True, help_text="As it is now; null if nothing changed.")
+    messages = MessageSerializer(many=True)
+    members = MemberSerializer(many=True)
+    removed_user_ids = serializers.ListField(child=serializers.IntegerField())
+    has_more = serializers.BooleanField()
+
+    def to_representation(self, changes: Any) -> dict[str, Any]:
+        payload = changes_payload(changes)
+        del payload["chat_id"]  # in the path
+        return payload
+
+
+class UserChangesSerializer(serializers.Serializer):
+    user_version = serializers.IntegerField()
+    chats = ChatSerializer(many=True, help_text="Chats I joined or whose settings changed.")
+    removed_chat_ids = serializers.ListField(
+        child=serializers.IntegerField(),
+        help_text="Chats I left or was removed from, and chats deleted.",
+    )
+
+    def to_representation(self, changes: Any) -> dict[str, Any]:
+        return user_changes_payload(changes)
 
 
 # --- Input -------------------------------------------------------------------------------------
@@ -190,6 +220,21 @@ class HistoryQuerySerializer(serializers.Serializer):
     before = SeqField(required=False)
     after = SeqField(required=False)
     limit = serializers.IntegerField(min_value=1, max_value=100, default=50)
+
+
+class ChangesQuerySerializer(serializers.Serializer):
+    since = SeqField(help_text="The version the client holds; 0 for everything.")
+    limit = serializers.IntegerField(
+        min_value=1,
+        max_value=CHANGES_LIMIT_MAX,
+        default=CHANGES_LIMIT_DEFAULT,
+        help_text="Items (messages, members and removed ids) per page; a page never splits a "
+        "version, so it may run past this only to finish one.",
+    )
+
+
+class UserChangesQuerySerializer(serializers.Serializer):
+    since = SeqField(help_text="The user_version the client holds; 0 for everything.")
 
 
 class SearchQuerySerializer(serializers.Serializer):

@@ -7,6 +7,7 @@ from chats.api.views import (
     MessageSearchViewSet,
     MessageViewSet,
     ScheduledMessageViewSet,
+    UserChangesViewSet,
 )
 from chats.moderation.views import MessageReportViewSet
 
@@ -19,6 +20,12 @@ urlpatterns = [
         ChatViewSet.as_view({"get": "retrieve", "patch": "partial_update", "delete": "destroy"}),
         name="chat-detail",
     ),
+    re_path(
+        rf"^chats/{id_group('pk')}/changes/$",
+        ChatViewSet.as_view({"get": "changes"}),
+        name="chat-changes",
+    ),
+    path("users/me/changes/", UserChangesViewSet.as_view({"get": "changes"}), name="user-changes"),
     re_path(
         rf"^chats/{id_group('pk')}/read/$", ChatViewSet.as_view({"post": "read"}), name="chat-read"
     ),

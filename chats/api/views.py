@@ -19,6 +19,8 @@ from chatproject.paths import ID_PATTERN
 from chatproject.throttles import MessageSendThrottle
 from chats import selectors
 from chats.api.serializers import (
+    ChangesQuerySerializer,
+    ChatChangesSerializer,
     ChatCreateSerializer,
     ChatDetailSerializer,
     ChatSerializer,
@@ -36,6 +38,8 @@ from chats.api.serializers import (
     ScheduledMessageSerializer,
     ScheduledUpdateSerializer,
     SearchQuerySerializer,
+    UserChangesQuerySerializer,
+    UserChangesSerializer,
 )
 from chats.models import Chat, Membership, Message, ScheduledMessage
 from chats.services.chats import chat_create, chat_delete, chat_update
@@ -150,6 +154,27 @@ class ChatViewSet(IdempotentWrites, CurrentUserMixin, viewsets.GenericViewSet):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
+        parameters=[ChangesQuerySerializer],
+        responses={200: ChatChangesSerializer, **error_responses(400, 401, 404)},
+        description=(
+            "Everything in the chat whose version is after `since`: messages (a deleted one as "
+            "its tombstone), members, and the ids of users who left or were removed, each once "
+            "and as it is now, ascending by version. `chat` is the chat as it is now, or null "
+            "if nothing changed. A page never splits a version. Ask again from `version` while "
+            "`has_more`. A client that applies the answers to what it holds has exactly what a "
+            "fresh load would show. 404 once the caller is no longer a member: their own feed "
+            "(`/api/users/me/changes/`) lists the chat as removed."
+        ),
+    )
+    @action(detail=True, methods=["get"])
+    def changes(self, request: Request, pk: str) -> Response:
+        query = validated(ChangesQuerySerializer, request.query_params)
+        changes = selectors.chat_changes(
+            user=self.user, chat_id=int(pk), since=query["since"], limit=query["limit"]
+        )
+        return Response(ChatChangesSerializer(changes).data)
+
+    @extend_schema(
         request=ReadSerializer,
         responses={204: None, **error_responses(400, 401, 404, 413)},
         description="Moves my read marker forward to `seq`. It never moves back.",
@@ -159,6 +184,26 @@ class ChatViewSet(IdempotentWrites, CurrentUserMixin, viewsets.GenericViewSet):
         seq = validated(ReadSerializer, request.data)["seq"]
         read_mark(chat=self.get_object(), user=self.user, seq=seq)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema(tags=["chats"])
+class UserChangesViewSet(CurrentUserMixin, viewsets.ViewSet):
+    @extend_schema(
+        operation_id="users_me_changes",
+        parameters=[UserChangesQuerySerializer],
+        responses={200: UserChangesSerializer, **error_responses(400, 401)},
+        description=(
+            "My list of chats since `since` (a `user_version`): chats I joined or whose "
+            "settings for me changed, and the ids of chats I left, was removed from, or that "
+            "were deleted. Changes inside a chat come from its own feed."
+        ),
+    )
+    # Not named "list": drf-spectacular would document the answer as an array.
+    def changes(self, request: Request) -> Response:
+        since = validated(UserChangesQuerySerializer, request.query_params)["since"]
+        return Response(
+            UserChangesSerializer(selectors.user_changes(user=self.user, since=since)).data
+        )
 
 
 @extend_schema_view(

@@ -22,6 +22,7 @@ from chats.models import (
 )
 from chats.realtime import events
 from chats.services.access import membership_get
+from chats.services.versions import chat_version_next
 
 
 @transaction.atomic
@@ -130,6 +131,9 @@ def report_dismiss(*, report: Report, moderator: User, reason: str = "") -> Repo
     return report
 
 
+_REMOVAL_FIELDS = ("version", "deleted", "removed_by", "removed_at", "removal_reason")
+
+
 def _message_locked(message_id: int) -> Message:
     return Message.objects.select_for_update(of=("self",)).select_related("user").get(pk=message_id)
 
@@ -155,14 +159,16 @@ def message_remove(
         report = report_open_locked(report=report)
         if report.message_id != message.pk:
             raise exceptions.ValidationError({"detail": "The report is about another message."})
+    version = chat_version_next(message.chat_id)  # the chat's lock first, as every chat write
     message = _message_locked(message.pk)
     if message.deleted:
         raise exceptions.ValidationError({"detail": "This message is already deleted."})
+    message.version = version
     message.deleted = True
     message.removed_by = moderator
     message.removed_at = timezone.now()
     message.removal_reason = reason
-    message.save(update_fields=["deleted", "removed_by", "removed_at", "removal_reason", "updated"])
+    message.save(update_fields=[*_REMOVAL_FIELDS, "updated"])
     events.message_updated(message)
     Report.objects.filter(message=message, status=ReportStatus.OPEN).update(
         status=ReportStatus.REMOVED,
@@ -191,16 +197,18 @@ def message_restore(*, message: Message, moderator: User, reason: str = "") -> M
         moderator=moderator, permission="chats.remove_message", doing="restore messages"
     )
     reason = moderation_reason_check(reason, required=False)
+    version = chat_version_next(message.chat_id)
     message = _message_locked(message.pk)
     if not message.deleted or message.removed_at is None:
         raise exceptions.ValidationError(
             {"detail": "Only a message removed by a moderator can be restored."}
         )
+    message.version = version
     message.deleted = False
     message.removed_by = None
     message.removed_at = None
     message.removal_reason = ""
-    message.save(update_fields=["deleted", "removed_by", "removed_at", "removal_reason", "updated"])
+    message.save(update_fields=[*_REMOVAL_FIELDS, "updated"])
     events.message_updated(message)
     audit_record(
         moderator=moderator,

@@ -26,7 +26,7 @@ from chatproject import metrics, throttles
 from chatproject.exceptions import ServiceUnavailable
 from chatproject.overrides.channels import DirectDispatch, Handler
 from chats import selectors
-from chats.payloads import message_payload
+from chats.payloads import changes_payload, message_payload, user_changes_payload
 from chats.realtime import events
 from chats.realtime.fanout import process_fanout
 from chats.realtime.frames import FRAMES, Frame
@@ -178,7 +178,12 @@ class ChatConsumer(DirectDispatch, AsyncWebsocketConsumer):
         await self.subscriptions.follow_chats(chat_ids)
         states, self.user = await database_sync_to_async(self._chat_states_and_online)(user)
         self.subscriptions.start_streams(states, followed=chat_ids)
-        await self.send_frame("hello", user=user_payload(self.user), chats=states)
+        await self.send_frame(
+            "hello",
+            user=user_payload(self.user),
+            user_version=self.user.user_version,
+            chats=states,
+        )
         self.heartbeat_task = asyncio.ensure_future(self.heartbeat())
         metrics.increment("chat_ws_connections")
 
@@ -280,8 +285,12 @@ class ChatConsumer(DirectDispatch, AsyncWebsocketConsumer):
         return message_payload(message)
 
     async def on_sync(self, frame: dict[str, Any]) -> None:
-        """Send every message after `after_seq` in batches, up to SYNC_BATCHES_MAX of them; a
-        client whose last batch says has_more asks again from there."""
+        """Send every message after `after_seq`, or every change after `since_version`, in
+        batches, up to SYNC_BATCHES_MAX of them; a client whose last batch says has_more asks
+        again from there."""
+        if "since_version" in frame:
+            await self.sync_changes(frame)
+            return
         after = frame["after_seq"]
         for _ in range(SYNC_BATCHES_MAX):
             messages, has_more = await self.read_history(frame["chat_id"], after, frame["limit"])
@@ -295,6 +304,22 @@ class ChatConsumer(DirectDispatch, AsyncWebsocketConsumer):
             if not has_more or not messages:
                 return
             after = messages[-1]["seq"]
+
+    async def sync_changes(self, frame: dict[str, Any]) -> None:
+        since = frame["since_version"]
+        for _ in range(SYNC_BATCHES_MAX):
+            changes = await self.read_changes(frame["chat_id"], since, frame["limit"])
+            await self.send_frame("changes", ref=frame.get("ref"), **changes)
+            if not changes["has_more"]:
+                return
+            since = changes["version"]
+
+    async def on_user_sync(self, frame: dict[str, Any]) -> None:
+        changes = await database_sync_to_async(self._user_changes)(frame["since_user_version"])
+        await self.send_frame("user.changes", ref=frame.get("ref"), **changes)
+
+    def _user_changes(self, since: int) -> dict[str, Any]:
+        return user_changes_payload(selectors.user_changes(user=self.member, since=since))
 
     async def on_typing(self, frame: dict[str, Any]) -> None:
         chat_id = frame["chat_id"]
@@ -312,6 +337,15 @@ class ChatConsumer(DirectDispatch, AsyncWebsocketConsumer):
         read_mark(chat=chat, user=self.member, seq=frame["seq"])
 
     # --- What subscriptions ask of the socket ---------------------------------------------------
+
+    async def read_changes(self, chat_id: int, since: int, limit: int) -> dict[str, Any]:
+        changes: dict[str, Any] = await database_sync_to_async(self._changes)(chat_id, since, limit)
+        return changes
+
+    def _changes(self, chat_id: int, since: int, limit: int) -> dict[str, Any]:
+        return changes_payload(
+            selectors.chat_changes(user=self.member, chat_id=chat_id, since=since, limit=limit)
+        )
 
     async def read_history(
         self, chat_id: int, after: int, limit: int

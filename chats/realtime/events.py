@@ -39,10 +39,10 @@ logger = logging.getLogger(__name__)
 
 class ChannelEvent(TypedDict, total=False):
     group: str  # the group it was sent to: the process's fan-out hands it to that group's sockets
-    frame: str  # the JSON text sent to the client as is
+    frames: list[str]  # the JSON texts sent to the client as they are, in order
     chat_id: int  # on chat events: sockets that have left the chat drop them
-    seq: int  # on message.new: sockets put each chat's messages in seq order; on subscribe: where
-    # the live stream starts
+    version: int  # on a chat's versioned events: sockets send each chat's events in version
+    # order; on subscribe: the version the live stream starts after
     sender: int  # a user whose own sockets skip the event (typing, presence)
     subscribe: int  # a chat id: the user's sockets join its group
     unsubscribe: int  # a chat id: the user's sockets leave its group
@@ -166,20 +166,23 @@ def _publish_on_commit(group: str, event: ChannelEvent) -> None:
 def _to_chat(
     chat_id: int,
     /,
-    frame_type: str,
-    *,
-    order_seq: int | None = None,
+    *frames: tuple[str, dict[str, Any]],
+    version: int | None = None,
     sender: int | None = None,
-    **fields: Any,
 ) -> None:
-    """`order_seq` is the event's place in the chat's message order; `sender` is a user whose
-    sockets skip the event; `fields` go in the frame (a `read` frame has a `seq` of its own)."""
+    """One commit's frames about a chat, as one event: a socket sends them together, in the
+    chat's version order. `version` is the chat's after the commit, none for passing signals;
+    `sender` is a user whose sockets skip the event."""
+    extra = {} if version is None else {"version": version}
     event: ChannelEvent = {
-        "frame": encode_frame(frame_type, chat_id=chat_id, **fields),
+        "frames": [
+            encode_frame(frame_type, chat_id=chat_id, **fields, **extra)
+            for frame_type, fields in frames
+        ],
         "chat_id": chat_id,
     }
-    if order_seq is not None:
-        event["seq"] = order_seq
+    if version is not None:
+        event["version"] = version
     if sender is not None:
         event["sender"] = sender
     _publish_on_commit(chat_group(chat_id), event)
@@ -190,15 +193,18 @@ def _to_user(
     /,
     frame_type: str,
     *,
+    user_version: int,
     subscribe: int | None = None,
-    since_seq: int = 0,
+    since_version: int = 0,
     unsubscribe: int | None = None,
     **fields: Any,
 ) -> None:
-    event: ChannelEvent = {"frame": encode_frame(frame_type, **fields)}
+    event: ChannelEvent = {
+        "frames": [encode_frame(frame_type, **fields, user_version=user_version)]
+    }
     if subscribe is not None:
         event["subscribe"] = subscribe
-        event["seq"] = since_seq
+        event["version"] = since_version
     if unsubscribe is not None:
         event["unsubscribe"] = unsubscribe
     _publish_on_commit(user_group(recipient_id), event)
@@ -206,26 +212,43 @@ def _to_user(
 
 # --- The events, one function each ---------------------------------------------------------------
 # Payloads are the REST answers' (chats/payloads.py), so a client parses an object the same way
-# from either.
+# from either. A write that changes several things in a chat publishes them as one event, since
+# they share one version.
 
 
 def message_new(message: "Message") -> None:
+    """The author's read marker moved to the message too, at the same version: clients infer it."""
     _to_chat(
-        message.chat_id, "message.new", order_seq=message.seq, message=message_payload(message)
+        message.chat_id,
+        ("message.new", {"message": message_payload(message)}),
+        version=message.version,
     )
 
 
 def message_updated(message: "Message") -> None:
-    _to_chat(message.chat_id, "message.updated", message=message_payload(message))
+    _to_chat(
+        message.chat_id,
+        ("message.updated", {"message": message_payload(message)}),
+        version=message.version,
+    )
 
 
-def chat_created(chat: "Chat", memberships: "list[Membership]") -> None:
+def chat_created(
+    chat: "Chat", memberships: "list[Membership]", user_versions: dict[int, int]
+) -> None:
     """Tell each member about the new chat, with their own role, and subscribe their sockets."""
     for membership in memberships:
         payload = chat_payload(
             chat, member_count=len(memberships), last_message=None, my_role=membership.role
         )
-        _to_user(membership.user_id, "chat.created", chat=payload, subscribe=chat.pk)
+        _to_user(
+            membership.user_id,
+            "chat.created",
+            user_version=user_versions[membership.user_id],
+            chat=payload,
+            subscribe=chat.pk,
+            since_version=chat.version,
+        )
 
 
 def chat_updated(chat: "Chat", summary: "ChatSummary") -> None:
@@ -233,18 +256,22 @@ def chat_updated(chat: "Chat", summary: "ChatSummary") -> None:
     payload = chat_payload(
         chat, member_count=summary.member_count, last_message=summary.last_message
     )
-    _to_chat(chat.pk, "chat.updated", chat=payload)
+    _to_chat(chat.pk, ("chat.updated", {"chat": payload}), version=chat.version)
 
 
-def chat_deleted(chat_id: int, member_ids: list[int]) -> None:
-    for user_id in member_ids:
-        _to_user(user_id, "chat.deleted", chat_id=chat_id, unsubscribe=chat_id)
+def chat_deleted(chat_id: int, user_versions: dict[int, int]) -> None:
+    for user_id, user_version in user_versions.items():
+        _to_user(
+            user_id, "chat.deleted", user_version=user_version, chat_id=chat_id, unsubscribe=chat_id
+        )
 
 
-def member_added(membership: "Membership", summary: "ChatSummary") -> None:
+def member_added(membership: "Membership", summary: "ChatSummary", user_version: int) -> None:
     """Tell the chat, then subscribe the new member's sockets and send them the chat."""
     chat = membership.chat
-    _to_chat(chat.pk, "member.added", member=member_payload(membership))
+    _to_chat(
+        chat.pk, ("member.added", {"member": member_payload(membership)}), version=chat.version
+    )
     payload = chat_payload(
         chat,
         member_count=summary.member_count,
@@ -253,22 +280,50 @@ def member_added(membership: "Membership", summary: "ChatSummary") -> None:
         unread_count=chat.last_seq,
     )
     _to_user(
-        membership.user_id, "chat.created", chat=payload, subscribe=chat.pk, since_seq=chat.last_seq
+        membership.user_id,
+        "chat.created",
+        user_version=user_version,
+        chat=payload,
+        subscribe=chat.pk,
+        since_version=chat.version,
     )
 
 
-def member_updated(membership: "Membership") -> None:
-    _to_chat(membership.chat_id, "member.updated", member=member_payload(membership))
+def members_updated(chat_id: int, memberships: "list[Membership]", version: int) -> None:
+    """New roles: one frame per member, one event."""
+    _to_chat(
+        chat_id,
+        *[("member.updated", {"member": member_payload(m)}) for m in memberships],
+        version=version,
+    )
 
 
-def member_removed(chat_id: int, user_id: int) -> None:
-    """The chat hears it; the removed user hears it once, on their own group, and unsubscribes."""
-    _to_chat(chat_id, "member.removed", sender=user_id, user_id=user_id)
-    _to_user(user_id, "member.removed", chat_id=chat_id, user_id=user_id, unsubscribe=chat_id)
+def member_removed(
+    chat_id: int,
+    user_id: int,
+    *,
+    version: int,
+    user_version: int,
+    heir: "Membership | None" = None,
+) -> None:
+    """The chat hears it (with the new owner's role, when the owner left); the removed user hears
+    it once, on their own group, and unsubscribes."""
+    frames: list[tuple[str, dict[str, Any]]] = [("member.removed", {"user_id": user_id})]
+    if heir is not None:
+        frames.append(("member.updated", {"member": member_payload(heir)}))
+    _to_chat(chat_id, *frames, version=version, sender=user_id)
+    _to_user(
+        user_id,
+        "member.removed",
+        user_version=user_version,
+        chat_id=chat_id,
+        user_id=user_id,
+        unsubscribe=chat_id,
+    )
 
 
-def read(chat_id: int, user_id: int, seq: int) -> None:
-    _to_chat(chat_id, "read", user_id=user_id, seq=seq)
+def read(chat_id: int, user_id: int, seq: int, version: int) -> None:
+    _to_chat(chat_id, ("read", {"user_id": user_id, "seq": seq}), version=version)
 
 
 def sessions_close(user_id: int) -> None:
@@ -286,14 +341,14 @@ def presence(user_id: int, status: str, chat_ids: list[int]) -> None:
     frame = encode_frame("presence", user_id=user_id, status=status)
     for chat_id in chat_ids:
         _publish_on_commit(
-            chat_group(chat_id), {"frame": frame, "chat_id": chat_id, "sender": user_id}
+            chat_group(chat_id), {"frames": [frame], "chat_id": chat_id, "sender": user_id}
         )
 
 
 async def typing(*, chat_id: int, user_id: int) -> None:
     """Typing is no write: it goes out at once, to every member but the typer."""
     event: ChannelEvent = {
-        "frame": encode_frame("typing", chat_id=chat_id, user_id=user_id),
+        "frames": [encode_frame("typing", chat_id=chat_id, user_id=user_id)],
         "chat_id": chat_id,
         "sender": user_id,
     }

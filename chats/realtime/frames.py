@@ -7,6 +7,7 @@ from rest_framework import serializers
 from chatproject.serializers import StrictSerializer
 from chats.api.serializers import MessageCreateSerializer, ReadSerializer, SeqField
 from chats.realtime.protocol import SYNC_LIMIT_MAX
+from chats.selectors import CHANGES_LIMIT_DEFAULT, CHANGES_LIMIT_MAX
 
 REF_MAX = 64
 
@@ -41,8 +42,29 @@ class MessageSendFrame(ChatFrame, MessageCreateSerializer):
 
 
 class SyncFrame(ChatFrame):
-    after_seq = SeqField()
-    limit = serializers.IntegerField(min_value=1, max_value=SYNC_LIMIT_MAX, default=SYNC_LIMIT_MAX)
+    """Either `after_seq` (messages, in sync.batch frames) or `since_version` (every change, in
+    changes frames)."""
+
+    after_seq = SeqField(required=False)
+    since_version = SeqField(required=False)
+    limit = serializers.IntegerField(min_value=1, max_value=CHANGES_LIMIT_MAX, required=False)
+
+    def validate(self, data: dict[str, Any]) -> dict[str, Any]:
+        if ("after_seq" in data) == ("since_version" in data):
+            raise serializers.ValidationError("Give either after_seq or since_version.")
+        if "after_seq" in data:
+            limit = data.setdefault("limit", SYNC_LIMIT_MAX)
+            if limit > SYNC_LIMIT_MAX:
+                raise serializers.ValidationError(
+                    {"limit": [f"At most {SYNC_LIMIT_MAX} with after_seq."]}
+                )
+        else:
+            data.setdefault("limit", CHANGES_LIMIT_DEFAULT)
+        return data
+
+
+class UserSyncFrame(Frame):
+    since_user_version = SeqField()
 
 
 class ReadFrame(ChatFrame, ReadSerializer):
@@ -57,6 +79,7 @@ FRAMES: dict[str, type[Frame]] = {
     "auth": AuthFrame,
     "message.send": MessageSendFrame,
     "sync": SyncFrame,
+    "user.sync": UserSyncFrame,
     "typing": ChatFrame,
     "read": ReadFrame,
     "ping": Frame,

@@ -1,36 +1,43 @@
-"""One chat's messages in seq order, for one socket: bookkeeping only, no I/O.
+"""One chat's events in version order, for one socket: bookkeeping only, no I/O.
 
 Events from different server processes can cross on the channel layer, so a socket may receive
-seq 8 before seq 7. A stream holds what came early and releases frames in seq order, each seq
-once. While it holds any (`waiting`), a seq is missing; if it does not come soon, the socket
-reads it from the database and `fill`s the stream.
+version 8 before version 7. A stream holds what came early and releases each version's frames in
+order, each version once. While it holds any (`waiting`), a version is missing; if it does not
+come soon, the socket reads the chat's changes since `last_version` from the database, sends them
+and moves the stream past them (`advance`).
 """
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 
 @dataclass
 class ChatStream:
-    last_seq: int  # the newest seq this socket has delivered; every one up to it went out
-    early: dict[int, str] = field(default_factory=dict)
+    last_version: int  # the newest version this socket has sent; every one up to it went out
+    early: dict[int, list[str]] = field(default_factory=dict)
 
     @property
     def waiting(self) -> bool:
         return bool(self.early)
 
-    def offer(self, seq: int, frame: str) -> list[str]:
-        """The frames that may go out now, in order: this one and any that waited for it."""
-        return self.fill([(seq, frame)])
+    def offer(self, version: int, frames: list[str]) -> list[str]:
+        """The frames that may go out now, in order: this version's and any that waited for it.
+        A version already sent or already held is ignored. A version may have no frames to send
+        (an event this socket skips): it still counts, or the stream would wait for it."""
+        if version > self.last_version:
+            self.early.setdefault(version, frames)
+        return self._release()
 
-    def fill(self, frames: Iterable[tuple[int, str]]) -> list[str]:
-        """Take frames by seq (live, or read from the database) and release what is in order.
-        A seq already delivered or already held is ignored."""
-        for seq, frame in frames:
-            if seq > self.last_seq:
-                self.early.setdefault(seq, frame)
+    def advance(self, version: int) -> list[str]:
+        """Everything up to `version` has been sent another way (a `changes` frame read from the
+        database): drop what was held up to it, and release what then follows in order."""
+        if version > self.last_version:
+            self.last_version = version
+            self.early = {v: frames for v, frames in self.early.items() if v > version}
+        return self._release()
+
+    def _release(self) -> list[str]:
         released = []
-        while self.last_seq + 1 in self.early:
-            self.last_seq += 1
-            released.append(self.early.pop(self.last_seq))
+        while self.last_version + 1 in self.early:
+            self.last_version += 1
+            released.extend(self.early.pop(self.last_version))
         return released

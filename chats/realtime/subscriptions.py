@@ -1,9 +1,10 @@
 """What one socket follows, and how each event that its process's fan-out brings reaches it.
 
 The one owner of a socket's subscriptions: following or leaving a chat changes the process's
-fan-out (which groups the process is in) and the socket's stream for that chat (its seq order)
-together, here and nowhere else. An event takes one path: the fan-out hands it to `deliver`,
-which holds it while the socket is busy, orders a chat's messages by seq, and sends it.
+fan-out (which groups the process is in) and the socket's stream for that chat (its version
+order) together, here and nowhere else. An event takes one path: the fan-out hands it to
+`deliver`, which holds it while the socket is busy, orders a chat's events by version, and sends
+it.
 
 A socket is busy while it answers a frame or builds its hello (`holding_events`), as if it had
 a queue of its own: events wait and follow the answer, so an ack comes before one's own
@@ -23,12 +24,13 @@ from chatproject import metrics
 from chats.realtime import events
 from chats.realtime.events import ChannelEvent
 from chats.realtime.fanout import Fanout
-from chats.realtime.protocol import CLOSE_UNAVAILABLE, SYNC_BATCHES_MAX, SYNC_LIMIT_MAX
+from chats.realtime.protocol import CLOSE_UNAVAILABLE, SYNC_BATCHES_MAX
 from chats.realtime.streams import ChatStream
+from chats.selectors import CHANGES_LIMIT_DEFAULT
 
 logger = logging.getLogger(__name__)
 
-# How long a socket waits for a missing seq before it reads it from the database.
+# How long a socket waits for a missing version before it reads the changes from the database.
 GAP_WAIT_SECONDS = 0.5
 
 
@@ -39,11 +41,9 @@ class Socket(Protocol):
 
     async def close(self, code: int | None = None, reason: str | None = None) -> None: ...
 
-    async def read_history(
-        self, chat_id: int, after: int, limit: int
-    ) -> tuple[list[dict[str, Any]], bool]:
-        """Messages after a seq, as payloads, if the socket's user may read the chat (else
-        NotFound)."""
+    async def read_changes(self, chat_id: int, since: int, limit: int) -> dict[str, Any]:
+        """The chat's changes after a version, as GET .../changes/ answers, if the socket's user
+        may read the chat (else NotFound)."""
         ...
 
 
@@ -78,10 +78,10 @@ class Subscriptions:
             await self.fanout.follow(events.chat_group(chat_id), self)
 
     def start_streams(self, states: Iterable[dict[str, int]], followed: Iterable[int]) -> None:
-        """Each chat's stream starts at the seq that hello reports; a chat followed but gone from
-        the states (left between the two reads) is let go."""
+        """Each chat's stream starts at the version that hello reports; a chat followed but gone
+        from the states (left between the two reads) is let go."""
         for state in states:
-            self.streams[state["id"]] = ChatStream(last_seq=state["last_seq"])
+            self.streams[state["id"]] = ChatStream(last_version=state["version"])
         for chat_id in set(followed) - set(self.streams):
             self.fanout.unfollow(events.chat_group(chat_id), self)
 
@@ -142,36 +142,42 @@ class Subscriptions:
             await self.socket.close(code=event["close"])
             return
         if "subscribe" in event:
-            await self._subscribe(event["subscribe"], since_seq=event.get("seq", 0), event=event)
+            await self._subscribe(event["subscribe"], event.get("version", 0), event)
             return
         if "unsubscribe" in event:
             self.unfollow_chat(event["unsubscribe"])
         elif "chat_id" in event:
             stream = self.streams.get(event["chat_id"])
-            if stream is None or event.get("sender") == self.user_id:
-                return  # left the chat (nothing more from it), or the user's own doing
-            if "seq" in event:
-                await self._in_order(event["chat_id"], stream, event["seq"], event["frame"])
+            if stream is None:
+                return  # left the chat: nothing more from it
+            # The user's own doing is skipped, but its version still counts.
+            frames = [] if event.get("sender") == self.user_id else event["frames"]
+            if "version" in event:
+                await self._in_order(event["chat_id"], stream, event["version"], frames)
                 return
-        await self.socket.send_shared(event["frame"])
+            await self._send_all(frames)
+            return
+        await self._send_all(event["frames"])
 
-    async def _subscribe(self, chat_id: int, *, since_seq: int, event: ChannelEvent) -> None:
+    async def _subscribe(self, chat_id: int, since_version: int, event: ChannelEvent) -> None:
         await self.fanout.follow(events.chat_group(chat_id), self)
         if self.ended:  # while it followed: undo, the fan-out has already let go of it
             self.fanout.unfollow_all(self)
             return
         if chat_id not in self.streams:
-            self.streams[chat_id] = ChatStream(last_seq=since_seq)
-            await self.socket.send_shared(event["frame"])
+            self.streams[chat_id] = ChatStream(last_version=since_version)
+            await self._send_all(event["frames"])
         # Even when the stream exists: `hello` may have read a chat joined while it was being
-        # built, before this socket was in the chat's group, so nothing posted in between came
+        # built, before this socket was in the chat's group, so no change made in between came
         # live.
         await self.catch_up(chat_id)
 
-    # --- Seq order ------------------------------------------------------------------------------
+    # --- Version order --------------------------------------------------------------------------
 
-    async def _in_order(self, chat_id: int, stream: ChatStream, seq: int, frame: str) -> None:
-        await self._send_all(stream.offer(seq, frame))
+    async def _in_order(
+        self, chat_id: int, stream: ChatStream, version: int, frames: list[str]
+    ) -> None:
+        await self._send_all(stream.offer(version, frames))
         if not stream.waiting:
             self._cancel_gap_timer(chat_id)
         elif chat_id not in self.gap_timers:
@@ -181,46 +187,43 @@ class Subscriptions:
             )
 
     async def _fill_gap(self, chat_id: int) -> None:
-        """A seq has not arrived in GAP_WAIT_SECONDS: the layer lost it (or is very slow)."""
+        """A version has not arrived in GAP_WAIT_SECONDS: the layer lost it (or is very slow)."""
         self.gap_timers.pop(chat_id, None)
         stream = self.streams.get(chat_id)
         if stream is None or not stream.waiting:
             return
         logger.warning(
-            "socket %s: chat %s seq %s missing; reading it from the database",
+            "socket %s: chat %s version %s missing; reading the changes from the database",
             self.socket.channel_name,
             chat_id,
-            stream.last_seq + 1,
+            stream.last_version + 1,
         )
         metrics.increment("chat_ws_gap_fills_total")
         await self.catch_up(chat_id)
 
     async def catch_up(self, chat_id: int) -> None:
-        """Read from the database what the layer has not (yet) brought: a missing seq, or the
-        messages posted while this socket was joining the chat's group."""
+        """Read from the database what the layer has not (yet) brought: a missing version, or the
+        changes made while this socket was joining the chat's group. They go out as `changes`
+        frames, and the stream moves past them."""
         stream = self.streams.get(chat_id)
         if stream is None:
             return
         self._cancel_gap_timer(chat_id)
         for _ in range(SYNC_BATCHES_MAX):
             try:
-                messages, has_more = await self.socket.read_history(
-                    chat_id, stream.last_seq, SYNC_LIMIT_MAX
+                changes = await self.socket.read_changes(
+                    chat_id, stream.last_version, CHANGES_LIMIT_DEFAULT
                 )
             except exceptions.NotFound:
                 # The user left (or the chat went) before this socket caught up: stop following
                 # it here, as its unsubscribe would, which may yet come or may have come first.
                 self.unfollow_chat(chat_id)
                 return
-            frames = [
-                (
-                    message["seq"],
-                    events.encode_frame("message.new", chat_id=chat_id, message=message),
-                )
-                for message in messages
-            ]
-            await self._send_all(stream.fill(frames))
-            if not has_more:
+            if changes["version"] <= stream.last_version:
+                break
+            await self.socket.send_shared(events.encode_frame("changes", **changes))
+            await self._send_all(stream.advance(changes["version"]))
+            if not changes["has_more"]:
                 break
 
     async def _send_all(self, frames: list[str]) -> None:

@@ -7,9 +7,18 @@ from rest_framework import exceptions
 
 from accounts.models import User
 from chats import selectors
-from chats.models import MANAGER_ROLES, MEMBER_IDS_MAX, Chat, ChatType, Membership, Role
+from chats.models import (
+    MANAGER_ROLES,
+    MEMBER_IDS_MAX,
+    Chat,
+    ChatType,
+    Departure,
+    Membership,
+    Role,
+)
 from chats.realtime import events
 from chats.services.access import active_users, membership_get, require_role
+from chats.services.versions import chat_version_next, user_versions_next
 
 
 @transaction.atomic
@@ -34,14 +43,27 @@ def chat_create(
         raise exceptions.ValidationError({"member_ids": [f"At most {MEMBER_IDS_MAX} members."]})
     others = active_users(other_ids, field="member_ids")
     chat = Chat.objects.create(
-        chat_type=chat_type, title=title, description=description, creator=creator
+        chat_type=chat_type, title=title, description=description, creator=creator, version=1
     )
-    memberships = Membership.objects.bulk_create(
-        [Membership(chat=chat, user=creator, role=Role.OWNER)]
-        + [Membership(chat=chat, user=user, role=Role.MEMBER) for user in others]
-    )
-    events.chat_created(chat, memberships)
+    roles = {creator.pk: Role.OWNER} | {user.pk: Role.MEMBER for user in others}
+    _memberships_create(chat, roles)
     return chat, True
+
+
+def _memberships_create(chat: Chat, roles: dict[int, Role]) -> None:
+    """A new chat's members, all of its first version, each a change of their chat list."""
+    user_versions = user_versions_next(roles)
+    memberships = Membership.objects.bulk_create(
+        Membership(
+            chat=chat,
+            user_id=user_id,
+            role=role,
+            version=chat.version,
+            user_version=user_versions[user_id],
+        )
+        for user_id, role in roles.items()
+    )
+    events.chat_created(chat, memberships, user_versions)
 
 
 def _direct_chat_get_or_create(*, creator: User, member_ids: set[int]) -> tuple[Chat, bool]:
@@ -57,16 +79,12 @@ def _direct_chat_get_or_create(*, creator: User, member_ids: set[int]) -> tuple[
         return existing, False
     try:
         with transaction.atomic():
-            chat = Chat.objects.create(chat_type=ChatType.DIRECT, direct_key=key, creator=creator)
-            memberships = Membership.objects.bulk_create(
-                [
-                    Membership(chat=chat, user=creator, role=Role.OWNER),
-                    Membership(chat=chat, user=other, role=Role.MEMBER),
-                ]
+            chat = Chat.objects.create(
+                chat_type=ChatType.DIRECT, direct_key=key, creator=creator, version=1
             )
+            _memberships_create(chat, {creator.pk: Role.OWNER, other.pk: Role.MEMBER})
     except IntegrityError:  # the other user opened the same chat a moment ago
         return Chat.objects.get(direct_key=key), False
-    events.chat_created(chat, memberships)
     return chat, True
 
 
@@ -82,6 +100,7 @@ def chat_update(
         chat.title = title
     if description is not None:
         chat.description = description
+    chat.version = chat_version_next(chat.pk)
     chat.save(update_fields=["title", "description", "updated"])
     events.chat_updated(chat, selectors.chat_summary(chat=chat))
     return chat
@@ -91,7 +110,17 @@ def chat_update(
 def chat_delete(*, chat: Chat, actor: User) -> None:
     membership = membership_get(chat=chat, user=actor)
     require_role(membership, (Role.OWNER,), "delete it")
-    chat_id = chat.pk
-    member_ids = list(Membership.objects.filter(chat=chat).values_list("user_id", flat=True))
+    chat_deleted_for_members(chat)
+
+
+def chat_deleted_for_members(chat: Chat) -> None:
+    """Delete the chat: each member's chat list changes, and records that the chat went."""
+    chat_version_next(chat.pk)  # the chat's lock first, as every write to the chat takes it
+    member_ids = Membership.objects.filter(chat=chat).values_list("user_id", flat=True)
+    user_versions = user_versions_next(member_ids)
+    Departure.objects.bulk_create(
+        Departure(chat_id=chat.pk, user_id=user_id, user_version=user_version)
+        for user_id, user_version in user_versions.items()
+    )
+    events.chat_deleted(chat.pk, user_versions)
     chat.delete()
-    events.chat_deleted(chat_id, member_ids)

@@ -6,9 +6,11 @@ from rest_framework import exceptions
 
 from accounts.models import User
 from chats import selectors
-from chats.models import MANAGER_ROLES, Chat, ChatType, Membership, Role
+from chats.models import MANAGER_ROLES, Chat, ChatType, Departure, Membership, Role
 from chats.realtime import events
 from chats.services.access import active_users, membership_get, require_role
+from chats.services.chats import chat_deleted_for_members
+from chats.services.versions import chat_version_next, user_versions_next
 
 
 @transaction.atomic
@@ -26,10 +28,15 @@ def member_add(*, chat: Chat, actor: User, user_id: int, role: Role = Role.MEMBE
     if role == Role.ADMIN:
         require_role(actor_membership, (Role.OWNER,), "appoint admins")
     (user,) = active_users([user_id], field="user_id")
+    chat.version = chat_version_next(chat.pk)  # and so two adds of one user queue here
     if Membership.objects.filter(chat=chat, user=user).exists():
         raise exceptions.ValidationError({"user_id": ["Already a member."]})
-    membership = Membership.objects.create(chat=chat, user=user, role=role)
-    events.member_added(membership, selectors.chat_summary(chat=chat))
+    user_version = user_versions_next([user.pk])[user.pk]
+    Departure.objects.filter(chat_id=chat.pk, user=user).delete()
+    membership = Membership.objects.create(
+        chat=chat, user=user, role=role, version=chat.version, user_version=user_version
+    )
+    events.member_added(membership, selectors.chat_summary(chat=chat), user_version)
     return membership
 
 
@@ -43,13 +50,16 @@ def member_role_set(*, chat: Chat, actor: User, user_id: int, role: Role) -> Mem
         raise exceptions.NotFound("No such member.")
     if target.pk == actor_membership.pk:
         raise exceptions.ValidationError({"role": ["Hand ownership to another member instead."]})
+    version = chat_version_next(chat.pk)
+    changed = [target]
     if role == Role.OWNER:
         actor_membership.role = Role.ADMIN
-        actor_membership.save(update_fields=["role"])
-        events.member_updated(actor_membership)
+        changed.insert(0, actor_membership)
     target.role = role
-    target.save(update_fields=["role"])
-    events.member_updated(target)
+    for membership in changed:
+        membership.version = version
+        membership.save(update_fields=["role", "version"])
+    events.members_updated(chat.pk, changed, version)
     return target
 
 
@@ -73,22 +83,32 @@ def member_remove(*, chat: Chat, actor: User, user_id: int) -> None:
         raise exceptions.ValidationError(
             {"detail": "A direct chat always has exactly two members."}
         )
+    if not Membership.objects.filter(chat=chat).exclude(pk=target.pk).exists():
+        chat_deleted_for_members(chat)  # the last member left
+        return
+    version = chat_version_next(chat.pk)
+    user_version = user_versions_next([user_id])[user_id]
     target.delete()
-    events.member_removed(chat.pk, user_id)
-    if target.role == Role.OWNER:
-        _owner_succession(chat)
+    Departure.objects.update_or_create(
+        chat_id=chat.pk,
+        user_id=user_id,
+        defaults={"version": version, "user_version": user_version},
+    )
+    heir = _owner_succession(chat, version) if target.role == Role.OWNER else None
+    events.member_removed(chat.pk, user_id, version=version, user_version=user_version, heir=heir)
 
 
-def _owner_succession(chat: Chat) -> None:
+def _owner_succession(chat: Chat, version: int) -> Membership | None:
+    """The chat's new owner: the longest-standing admin, or else member."""
     heir = (
         Membership.objects.filter(chat=chat)
         .select_related("user")
         .order_by(Case(When(role=Role.ADMIN, then=Value(0)), default=Value(1)), "joined", "pk")
         .first()
     )
-    if heir is None:
-        chat.delete()
-        return
+    if heir is None:  # the caller deletes a chat whose last member leaves
+        return None
     heir.role = Role.OWNER
-    heir.save(update_fields=["role"])
-    events.member_updated(heir)
+    heir.version = version
+    heir.save(update_fields=["role", "version"])
+    return heir

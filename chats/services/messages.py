@@ -1,30 +1,15 @@
 """Posting, editing and deleting messages, and read markers."""
 
-from django.db import IntegrityError, connection, transaction
-from django.utils import timezone
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.db.models.functions import Greatest
 from rest_framework import exceptions
 
 from accounts.models import User
 from chats.models import MANAGER_ROLES, Chat, ChatType, Membership, Message
 from chats.realtime import events
 from chats.services.access import membership_get, require_role
-
-
-def _seq_next(chat_id: int) -> int:
-    """Take the next seq for a chat, holding the chat row's lock until the transaction ends.
-
-    Concurrent posts to one chat queue on this lock, so seqs follow commit order with no gaps.
-    """
-    with connection.cursor() as cursor:
-        cursor.execute(_SEQ_NEXT_SQL, [timezone.now(), chat_id])
-        (seq,) = cursor.fetchone()
-    return int(seq)
-
-
-_SEQ_NEXT_SQL = (
-    f"UPDATE {Chat._meta.db_table} SET last_seq = last_seq + 1, last_activity = %s "  # noqa: S608
-    "WHERE id = %s RETURNING last_seq"
-)
+from chats.services.versions import chat_post_next, chat_version_next
 
 
 def _message_by_client_id(chat: Chat, user: User, client_id: str) -> Message | None:
@@ -57,21 +42,19 @@ def message_send(
             return existing, False
     try:
         with transaction.atomic():
-            seq = _seq_next(chat.pk)
+            seq, version = chat_post_next(chat.pk)
             message = Message.objects.create(
-                chat=chat, seq=seq, user=user, text=text, client_id=client_id
+                chat=chat, seq=seq, version=version, user=user, text=text, client_id=client_id
             )
             # Posting reads the chat up to one's own message, as in every messenger.
-            Membership.objects.filter(pk=membership.pk, last_read_seq__lt=seq).update(
-                last_read_seq=seq
-            )
+            Membership.objects.filter(pk=membership.pk).update(last_read_seq=seq, version=version)
             events.message_new(message)
     except IntegrityError:
         existing = _message_by_client_id(chat, user, client_id) if client_id else None
         if existing is None:
             raise
         return existing, False
-    chat.last_seq = seq
+    chat.last_seq, chat.version = seq, version
     return message, True
 
 
@@ -79,11 +62,15 @@ def message_send(
 def message_edit(*, message: Message, actor: User, text: str) -> Message:
     if message.user_id != actor.pk:
         raise exceptions.PermissionDenied("Only the author may edit a message.")
+    version = chat_version_next(message.chat_id)
+    # Read again under the chat's lock, which every write to the chat's messages takes first.
+    message.refresh_from_db(fields=["deleted"])
     if message.deleted:
         raise exceptions.ValidationError({"detail": "A deleted message cannot be edited."})
+    message.version = version
     message.text = text
     message.edited = True
-    message.save(update_fields=["text", "edited", "updated"])
+    message.save(update_fields=["version", "text", "edited", "updated"])
     events.message_updated(message)
     return message
 
@@ -95,11 +82,15 @@ def message_delete(*, message: Message, actor: User) -> None:
     if message.user_id != actor.pk and not actor.is_staff:
         membership = membership_get(chat=message.chat, user=actor)
         require_role(membership, MANAGER_ROLES, "delete other people's messages")
+    version = chat_version_next(message.chat_id)
+    message.refresh_from_db(fields=["deleted"])  # under the chat's lock, as in message_edit
     if message.deleted:
+        transaction.set_rollback(True)  # gives the version back: nothing changed
         return
+    message.version = version
     message.deleted = True
     message.text = ""
-    message.save(update_fields=["deleted", "text", "updated"])
+    message.save(update_fields=["version", "deleted", "text", "updated"])
     events.message_updated(message)
 
 
@@ -109,8 +100,11 @@ def read_mark(*, chat: Chat, user: User, seq: int) -> None:
     membership = membership_get(chat=chat, user=user)
     if seq > chat.last_seq:
         raise exceptions.ValidationError({"seq": [f"The chat's last seq is {chat.last_seq}."]})
-    moved = Membership.objects.filter(pk=membership.pk, last_read_seq__lt=seq).update(
-        last_read_seq=seq
-    )
-    if moved:
-        events.read(chat.pk, user.pk, seq)
+    if seq <= membership.last_read_seq:
+        return
+    version = chat_version_next(chat.pk)
+    # Greatest: another read may have moved it further since; the version is taken all the
+    # same, so the event goes out with the marker as it now stands.
+    mine = Membership.objects.filter(pk=membership.pk)
+    mine.update(last_read_seq=Greatest(F("last_read_seq"), seq), version=version)
+    events.read(chat.pk, user.pk, mine.values_list("last_read_seq", flat=True).get(), version)

@@ -19,6 +19,7 @@ CHAT_FIELDS = {
     "created",
     "updated",
     "last_seq",
+    "version",
     "member_count",
     "my_role",
     "unread_count",

@@ -9,7 +9,7 @@ from accounts.models import User
 from chats.models import Chat, Membership, Message
 from tests.factories import chat_factory, messages_factory
 
-MEMBER_FIELDS = {"user", "role", "joined"}
+MEMBER_FIELDS = {"user", "role", "joined", "read_seq", "version"}
 USER_FIELDS = {"id", "login", "name", "status", "last_seen", "created", "updated"}
 
 

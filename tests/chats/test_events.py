@@ -47,7 +47,12 @@ def test_posting_publishes_one_message_new_to_the_chat(
     assert sent_events == [
         (
             f"chat.{group.pk}",
-            {"type": "message.new", "chat_id": group.pk, "message": response.json()},
+            {
+                "type": "message.new",
+                "chat_id": group.pk,
+                "message": response.json(),
+                "version": response.json()["version"],
+            },
         )
     ]
 
@@ -116,7 +121,12 @@ def test_editing_publishes_message_updated(
     assert sent_events == [
         (
             f"chat.{group.pk}",
-            {"type": "message.updated", "chat_id": group.pk, "message": response.json()},
+            {
+                "type": "message.updated",
+                "chat_id": group.pk,
+                "message": response.json(),
+                "version": response.json()["version"],
+            },
         )
     ]
     assert response.json()["edited"] is True
@@ -243,8 +253,18 @@ def test_marking_read_tells_the_chat(
         api.post(f"/api/chats/{group.pk}/read/", {"seq": 1}, format="json")
         api.post(f"/api/chats/{group.pk}/read/", {"seq": 1}, format="json")
 
+    group.refresh_from_db()
     assert sent_events == [
-        (f"chat.{group.pk}", {"type": "read", "chat_id": group.pk, "user_id": user.pk, "seq": 1})
+        (
+            f"chat.{group.pk}",
+            {
+                "type": "read",
+                "chat_id": group.pk,
+                "user_id": user.pk,
+                "seq": 1,
+                "version": group.version,
+            },
+        )
     ]
 
 
@@ -276,15 +296,12 @@ def test_removing_a_member_tells_the_chat_and_the_removed(
     with django_capture_on_commit_callbacks(execute=True):
         api.delete(f"/api/chats/{group.pk}/members/{other_user.pk}/")
 
+    group.refresh_from_db()
+    other_user.refresh_from_db()
+    removed = {"type": "member.removed", "chat_id": group.pk, "user_id": other_user.pk}
     assert sent_events == [
-        (
-            f"chat.{group.pk}",
-            {"type": "member.removed", "chat_id": group.pk, "user_id": other_user.pk},
-        ),
-        (
-            f"user.{other_user.pk}",
-            {"type": "member.removed", "chat_id": group.pk, "user_id": other_user.pk},
-        ),
+        (f"chat.{group.pk}", {**removed, "version": group.version}),
+        (f"user.{other_user.pk}", {**removed, "user_version": other_user.user_version}),
     ]
 
 
@@ -371,7 +388,7 @@ def test_a_thread_whose_server_loop_has_gone_still_publishes(
     monkeypatch.setattr(SyncToAsync.threadlocal, "main_event_loop", old_loop, raising=False)
     monkeypatch.setattr(SyncToAsync.threadlocal, "main_event_loop_pid", os.getpid(), raising=False)
 
-    events._group_send("chat.1", {"frame": "{}"})
+    events._group_send("chat.1", {"frames": ["{}"]})
 
     assert sent == ["chat.1"]
     old_loop.close()

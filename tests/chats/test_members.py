@@ -32,7 +32,7 @@ def test_a_member_lists_the_members_in_joining_order(
         ("bob", "member"),
         ("carol", "admin"),
     ]
-    assert set(body["results"][0]) == {"user", "role", "joined"}
+    assert set(body["results"][0]) == {"user", "role", "joined", "read_seq", "version"}
 
 
 def test_the_member_list_is_cursor_paginated(api: APIClient, team: Chat) -> None:
@@ -72,7 +72,7 @@ def test_the_owner_or_an_admin_adds_a_member(
 
     assert response.status_code == 201
     member = response.json()
-    assert set(member) == {"user", "role", "joined"}
+    assert set(member) == {"user", "role", "joined", "read_seq", "version"}
     assert (member["user"]["id"], member["user"]["login"], member["role"]) == (
         dave.pk,
         "dave",

@@ -16,6 +16,7 @@ MESSAGE_FIELDS = {
     "id",
     "chat_id",
     "seq",
+    "version",
     "user_id",
     "author",
     "text",

@@ -100,7 +100,10 @@ def sent_events(monkeypatch: pytest.MonkeyPatch) -> list[Event]:
     sent: list[Event] = []
 
     def record(group: str, event: events.ChannelEvent) -> None:
-        sent.append((group, json.loads(event["frame"]) if "frame" in event else dict(event)))
+        if "frames" not in event:
+            sent.append((group, dict(event)))
+            return
+        sent.extend((group, json.loads(frame)) for frame in event["frames"])
 
     monkeypatch.setattr(events, "_group_send", record)
     return sent

@@ -37,6 +37,16 @@ class Socket(WebsocketCommunicator):
             if frame["type"] == frame_type:
                 return frame
 
+    async def next_messages(self, timeout: float = 3) -> list[dict[str, Any]]:
+        """The messages of the next frame that brings any: a live `message.new`, or a `changes`
+        frame that the socket read from the database to fill a gap."""
+        while True:
+            frame = await self.receive_json_from(timeout=timeout)
+            if frame["type"] == "message.new":
+                return [frame["message"]]
+            if frame["type"] == "changes" and frame["messages"]:
+                return list(frame["messages"])
+
     async def silent(self, timeout: float = 0.3) -> bool:
         if await self.receive_nothing(timeout=timeout):
             return True

@@ -31,7 +31,10 @@ async def test_a_bearer_subprotocol_opens_the_socket_and_says_hello(connect, use
 
     assert socket.hello["user"]["login"] == "alice"
     assert "password" not in socket.hello["user"]
-    assert socket.hello["chats"] == [{"id": chat.pk, "last_seq": 0, "unread_count": 0}]
+    assert socket.hello["chats"] == [
+        {"id": chat.pk, "last_seq": 0, "version": 1, "unread_count": 0}
+    ]
+    assert socket.hello["user_version"] == 1  # one change of alice's chat list: the chat
 
 
 async def test_a_first_auth_frame_opens_the_socket(raw_socket, user):

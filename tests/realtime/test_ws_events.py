@@ -72,7 +72,8 @@ async def test_chat_updates_and_deletion_reach_the_members(connect, user, other_
 
     assert updated["chat"]["title"] == "Renamed"
     assert "my_role" not in updated["chat"]
-    assert deleted == {"type": "chat.deleted", "chat_id": chat_id}
+    assert updated["version"] == updated["chat"]["version"] == 2
+    assert deleted == {"type": "chat.deleted", "chat_id": chat_id, "user_version": 2}
 
 
 async def test_read_markers_are_broadcast(connect, user, other_user):
@@ -83,7 +84,13 @@ async def test_read_markers_are_broadcast(connect, user, other_user):
     await sync(read_mark)(chat=chat, user=other_user, seq=1)
 
     event = await socket.next_of("read")
-    assert event == {"type": "read", "chat_id": chat.pk, "user_id": other_user.pk, "seq": 1}
+    assert event == {
+        "type": "read",
+        "chat_id": chat.pk,
+        "user_id": other_user.pk,
+        "seq": 1,
+        "version": 3,  # created, posted, read
+    }
 
 
 async def test_member_changes_are_announced(connect, user, other_user):
@@ -97,7 +104,13 @@ async def test_member_changes_are_announced(connect, user, other_user):
     removed = await socket.next_of("member.removed")
 
     assert added["member"]["user"]["id"] == carol.pk
-    assert removed == {"type": "member.removed", "chat_id": chat.pk, "user_id": carol.pk}
+    assert (added["version"], added["member"]["version"]) == (2, 2)
+    assert removed == {
+        "type": "member.removed",
+        "chat_id": chat.pk,
+        "user_id": carol.pk,
+        "version": 3,
+    }
 
 
 async def test_a_new_chat_reaches_its_members_sockets(connect, user, other_user):

@@ -189,7 +189,13 @@ async def test_read_frames_move_the_marker_and_are_broadcast(connect, user, othe
     await bob.send_json_to({"type": "read", "chat_id": chat.pk, "seq": 1})
 
     event = await alice.next_of("read")
-    assert event == {"type": "read", "chat_id": chat.pk, "user_id": other_user.pk, "seq": 1}
+    assert event == {
+        "type": "read",
+        "chat_id": chat.pk,
+        "user_id": other_user.pk,
+        "seq": 1,
+        "version": 3,
+    }
 
 
 async def test_ping_gets_pong(connect, user):

@@ -51,9 +51,9 @@ async def test_a_join_event_that_arrives_after_the_leave_does_not_leak_the_chat(
     bob = await connect(other_user)
     late_subscribe: events.ChannelEvent = {
         "group": events.user_group(other_user.pk),
-        "frame": events.encode_frame("chat.created", chat={"id": chat.pk}),
+        "frames": [events.encode_frame("chat.created", chat={"id": chat.pk})],
         "subscribe": chat.pk,
-        "seq": 0,
+        "version": 0,
     }
 
     await get_channel_layer().group_send(events.user_group(other_user.pk), dict(late_subscribe))
@@ -77,11 +77,11 @@ async def test_a_chat_joined_while_the_socket_said_hello_misses_nothing(connect,
     assert await bob.silent(0.3)
     late_subscribe: events.ChannelEvent = {
         "group": events.user_group(other_user.pk),
-        "frame": events.encode_frame("chat.created", chat={"id": chat.pk}),
+        "frames": [events.encode_frame("chat.created", chat={"id": chat.pk})],
         "subscribe": chat.pk,
-        "seq": 0,
+        "version": 0,
     }
 
     await get_channel_layer().group_send(events.user_group(other_user.pk), dict(late_subscribe))
 
-    assert (await bob.next_of("message.new"))["message"]["text"] == "posted in between"
+    assert [m["text"] for m in await bob.next_messages()] == ["posted in between"]
