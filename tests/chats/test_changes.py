@@ -24,7 +24,7 @@ from tests.replica import Replica, catch_up, fresh_load
 Api = Callable[[User], APIClient]
 
 
-def changes(api: APIClient, chat: Chat, **query: object) -> dict:
+def changes(api: APIClient, chat: Chat, **query: int) -> dict:
     response = api.get(f"/api/chats/{chat.pk}/changes/", query)
     assert response.status_code == 200, response.content
     return response.json()

@@ -44,9 +44,7 @@ async def test_a_socket_that_was_away_syncs_every_kind_of_change(
     frame = await bob.expect("changes")
 
     api = await sync(api_for)(other_user)
-    rest = await sync(api.get)(
-        f"/api/chats/{chat.pk}/changes/", {"since": state["version"]}
-    )
+    rest = await sync(api.get)(f"/api/chats/{chat.pk}/changes/", {"since": state["version"]})
     assert frame == {"type": "changes", "ref": "c", "chat_id": chat.pk, **rest.json()}
     assert frame["version"] == now["version"]
     assert {m["seq"]: m["text"] for m in frame["messages"]} == {1: "edited", 2: "", 4: "new"}
@@ -106,9 +104,7 @@ async def test_live_events_carry_versions_that_match_the_feed(connect, user, oth
     assert versions == [start + 1, start + 2, start + 3]
 
 
-async def test_the_removed_member_hears_it_once_with_their_user_version(
-    connect, user, other_user
-):
+async def test_the_removed_member_hears_it_once_with_their_user_version(connect, user, other_user):
     chat = await sync(chat_factory)(user, [other_user])
     bob = await connect(other_user)
 
