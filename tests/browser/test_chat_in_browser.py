@@ -185,6 +185,42 @@ def test_after_a_dropped_socket_the_gap_is_filled_once_and_in_order(
     assert texts(alice)[-10:] == [f"during {n}" for n in range(1, 11)]
 
 
+def test_every_kind_of_change_made_while_the_socket_is_down_shows_after_it_reconnects(
+    browsing: Browsing, user: User, other_user: User
+) -> None:
+    """While Bob's tab is offline, Alice edits a message, deletes another, adds Carol as an admin
+    and renames the chat. When the socket comes back the page shows all four, with no reload:
+    it asks for the changes since the version it held."""
+    carol = cast(User, UserFactory(login="carol", name="Carol"))
+    alice = Rest(browsing.base, user)
+    chat = alice.create_chat("group", [other_user], title="Team")
+    first = alice.post_message(chat, "first draft")
+    second = alice.post_message(chat, "to be deleted")
+    bob = browsing.sign_in(other_user)
+    browsing.open_room(bob, chat)
+    expect(bob.locator("#messages .message")).to_have_count(2)
+    bob.evaluate("window.loadedOnce = true")  # gone if the page reloads
+
+    bob.evaluate("window.chatDebug.dropSocket({hold: true})")
+    expect(bob.locator("#conn")).to_have_attribute("data-state", "offline")
+    alice.call("PATCH", f"/api/chats/{chat}/messages/{first['id']}/", {"text": "final text"})
+    alice.call("DELETE", f"/api/chats/{chat}/messages/{second['id']}/")
+    alice.call("POST", f"/api/chats/{chat}/members/", {"user_id": carol.pk, "role": "admin"})
+    alice.call("PATCH", f"/api/chats/{chat}/", {"title": "Renamed team"})
+    bob.wait_for_timeout(300)
+    assert texts(bob) == ["first draft", "to be deleted"]  # nothing arrives while down
+
+    bob.evaluate("window.chatDebug.reconnect()")
+
+    expect(bob.locator("#room-title")).to_have_text("Renamed team")
+    expect(bob.locator("#messages .message .text")).to_have_text(["final text", "Message deleted"])
+    carol_row = bob.locator(f"#member-list [data-user-id='{carol.pk}']")
+    expect(carol_row).to_contain_text("Carol")
+    expect(carol_row.locator(".role")).to_have_text("admin")
+    expect(bob.locator("#messages .message.deleted")).to_have_count(1)
+    assert bob.evaluate("window.loadedOnce") is True
+
+
 def test_a_scheduled_message_appears_at_its_time(
     browsing: Browsing, user: User, other_user: User
 ) -> None:

@@ -103,6 +103,7 @@ async function loadAll() {
     chats.clear();
     for (const chat of list) chats.set(chat.id, chat);
     loaded = true;
+    if (lastHello) reconcile(lastHello);
     sortOrder();
     render();
   } catch (error) {
@@ -125,29 +126,34 @@ async function refreshChat(chatId) {
 
 // --- Live events ---------------------------------------------------------------------------------
 
-let helloCount = 0;
+let lastHello = null;
+
+// `hello` (on connecting, and after every outage) lists each of my chats with its version: a chat
+// I do not have, or hold at an older version, is read again; one not listed is gone. The list
+// then holds what a reload would show, having read only what changed.
+function reconcile(hello) {
+  const live = new Set(hello.chats.map((state) => state.id));
+  for (const id of [...chats.keys()]) if (!live.has(id)) chats.delete(id);
+  for (const state of hello.chats) {
+    const known = chats.get(state.id);
+    if (!known || state.version > known.version) refreshChat(state.id);
+    else known.unread_count = state.unread_count;
+  }
+  sortOrder();
+  render();
+}
 
 function onFrame(frame) {
   const chat = frame.chat_id !== undefined ? chats.get(frame.chat_id) : undefined;
+  if (chat && frame.version !== undefined) {
+    // A version skipped means an event missed: read the chat again once this one is applied.
+    if (frame.version > chat.version + 1) setTimeout(() => refreshChat(chat.id));
+    chat.version = Math.max(chat.version, frame.version);
+  }
   switch (frame.type) {
     case "hello": {
-      helloCount += 1;
-      // After a reconnect anything may have happened: read the list again. The first time the
-      // list is being (or was just) read; only the unread counts are newer here.
-      if (helloCount > 1) {
-        loadAll();
-        return;
-      }
-      // What changed between reading the list and connecting: newer messages, new or left chats.
-      const live = new Set(frame.chats.map((state) => state.id));
-      for (const id of [...chats.keys()]) if (!live.has(id)) chats.delete(id);
-      for (const state of frame.chats) {
-        const known = chats.get(state.id);
-        if (!known || state.last_seq > known.last_seq) refreshChat(state.id);
-        else known.unread_count = state.unread_count;
-      }
-      sortOrder();
-      if (loaded) render();
+      lastHello = frame;
+      if (loaded) reconcile(frame); // else loadAll reconciles when the list is in
       return;
     }
     case "message.new": {

@@ -85,6 +85,23 @@ export function setMembers(members) {
   renderPermissions();
 }
 
+// A member as an event or the change feed brings them: joined, or with a new role or read marker.
+export function updateMember(member) {
+  const known = state.members.get(member.user.id);
+  // Presence comes in its own events; a member's change carries their user as it was then.
+  if (known) member = { ...member, user: { ...member.user, status: known.user.status, last_seen: known.user.last_seen } };
+  state.members.set(member.user.id, member);
+  if (member.user.id === me) state.myRole = member.role;
+  renderMembers();
+  renderPermissions();
+}
+
+export function removeMember(userId) {
+  if (userId === me) endRoom("You are no longer a member of this chat.");
+  state.members.delete(userId);
+  renderMembers();
+}
+
 export function endRoom(text) {
   if (state.ended) return;
   state.ended = true;

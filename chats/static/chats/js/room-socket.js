@@ -1,15 +1,15 @@
 // The room's socket: each frame goes to the part of the page it concerns, and each `hello` (the
 // first connect or a reconnect) makes the page catch up on what it missed.
 
-import { ChatSocket, api, showConnection } from "./common.js";
+import { ChatSocket, showConnection } from "./common.js";
 import { confirmPending, pendingStatus, transmit } from "./room-composer.js";
-import { applyChat, endRoom, renderMembers, renderPermissions, setMembers } from "./room-members.js";
+import { applyChat, endRoom, removeMember, renderMembers, updateMember } from "./room-members.js";
 import { applyUpdate, receiveLive } from "./room-messages.js";
 import { otherChatEvent, renderOtherUnread } from "./room-other-chats.js";
 import { markSeen } from "./room-read.js";
 import { loadScheduled } from "./room-scheduled.js";
 import { chatId, me, state } from "./room-state.js";
-import { finishSync, onSyncBatch, requestSync } from "./room-sync.js";
+import { onChanges, onSyncRefused, requestSync, takeVersion } from "./room-sync.js";
 import { showTyper, stopTyper } from "./room-typing.js";
 
 export const socket = new ChatSocket({ onFrame, onState: (socketState) => showConnection(socketState) });
@@ -33,22 +33,16 @@ async function onHello(frame) {
     state.sync = null;
   }
   state.caughtUp = 0;
+  state.caughtUpOther = 0;
   state.serverLastSeq = Math.max(state.serverLastSeq, here.last_seq);
+  state.serverVersion = Math.max(state.serverVersion, here.version);
   state.typingSentAt = 0;
+  // Back after a drop: everything that changed meanwhile (messages, edits, deletes, members,
+  // roles, the title) comes with one sync from the version the page holds.
   requestSync();
   for (const clientId of state.pending.keys()) transmit(clientId);
   markSeen();
-  if (state.hellos > 1) {
-    // Back after a drop: members, presence, the title or my role may have changed meanwhile.
-    try {
-      const detail = await api(`/api/chats/${chatId}/`);
-      applyChat(detail.chat);
-      setMembers(detail.members);
-    } catch (failure) {
-      if (failure.status === 404) endRoom("This chat is gone, or you are no longer in it.");
-    }
-    loadScheduled();
-  }
+  if (state.hellos > 1) loadScheduled(); // mine, not the chat's: no version covers them
 }
 
 function onFrame(frame) {
@@ -66,9 +60,7 @@ function onFrame(frame) {
     if (entry) {
       clearTimeout(entry.timer);
       pendingStatus(entry, describe(frame), true);
-    } else if (state.sync && frame.ref === state.sync.ref) {
-      finishSync();
-    }
+    } else onSyncRefused(frame);
     return;
   }
   if (frame.type === "presence") {
@@ -84,17 +76,20 @@ function onFrame(frame) {
     otherChatEvent(frame);
     return;
   }
+  if (frame.type === "changes") {
+    onChanges(frame);
+    return;
+  }
+  if (frame.user_version === undefined && !takeVersion(frame)) return;
   switch (frame.type) {
     case "message.new": {
       receiveLive(frame.message);
-      if (frame.message.seq > state.top) requestSync(); // a gap before it
+      const author = state.members.get(frame.message.user_id);
+      if (author) author.read_seq = Math.max(author.read_seq, frame.message.seq); // posting reads
       // One of my scheduled messages went out (its client_id is "scheduled-<id>"): show it sent.
       if (frame.message.user_id === me && String(frame.message.client_id).startsWith("scheduled-")) loadScheduled();
       return;
     }
-    case "sync.batch":
-      onSyncBatch(frame);
-      return;
     case "message.updated":
       if (state.messages.has(frame.message.seq)) applyUpdate(frame.message);
       return;
@@ -109,17 +104,17 @@ function onFrame(frame) {
       return;
     case "member.added":
     case "member.updated":
-      state.members.set(frame.member.user.id, frame.member);
-      if (frame.member.user.id === me) state.myRole = frame.member.role;
-      renderMembers();
-      renderPermissions();
+      updateMember(frame.member);
       return;
     case "member.removed":
-      if (frame.user_id === me) endRoom("You are no longer a member of this chat.");
-      state.members.delete(frame.user_id);
+      removeMember(frame.user_id);
       stopTyper(frame.user_id);
-      renderMembers();
       return;
+    case "read": {
+      const member = state.members.get(frame.user_id);
+      if (member) member.read_seq = Math.max(member.read_seq, frame.seq);
+      return;
+    }
     default:
   }
 }

@@ -13,25 +13,29 @@ export const input = $("#composer-text");
 
 export const MANAGERS = ["owner", "admin"];
 
-// Messages are kept by seq. Every chat numbers its messages 1, 2, 3 … with no gaps, so the page
-// knows exactly what it has: `top` is the highest seq up to which it holds every message, and after
-// a reconnect it asks the socket for everything past `top` (sync). A seq it already holds is never
-// shown twice, whether it comes live, from sync or from history.
+// Messages are kept by seq. Every chat numbers its messages 1, 2, 3 … with no gaps: `top` is the
+// highest seq up to which the page holds every message, and a seq it already holds is never shown
+// twice, whether it comes live, from sync or from history. Everything else the page shows (edits,
+// deletes, members, roles, the title) it holds as of the chat's `version`, which counts every
+// change; after a reconnect it asks the socket for every change since then (room-sync.js).
 export const state = {
   chat: null,
   myRole: "member",
-  members: new Map(), // user id -> Member {user, role, joined}
+  members: new Map(), // user id -> Member {user, role, joined, read_seq, version}
   messages: new Map(), // seq -> {message, node}
   pending: new Map(), // client id -> {text, node, timer}
   oldest: Infinity, // the lowest seq loaded
   top: 0, // every message from `oldest` to `top` is loaded
   serverLastSeq: 0, // the highest seq the server has told of
+  version: 0, // the chat's version that the page holds every change up to
+  serverVersion: 0, // the highest version the server has told of
   hasOlder: false,
   loadingOlder: false,
-  sync: null, // the sync request in flight: {ref, batches, timer, again}
+  sync: null, // the sync request in flight: {ref, frames, timer, again}
   syncLimit: 100,
   syncCount: 0,
   caughtUp: 0, // messages that the last reconnect's sync brought
+  caughtUpOther: 0, // other changes it brought
   hellos: 0,
   readSent: 0,
   typers: new Map(), // user id -> timer

@@ -1,13 +1,16 @@
-// Catching up (sync): after a reconnect or a gap, ask the socket for every message past `top`
-// until none is missing, and say how many came.
+// Catching up (sync): the page holds the chat as of `state.version`. After a reconnect, or when a
+// live event shows that one was missed, it asks the socket for every change since then; `changes`
+// frames bring each changed message, member and the chat itself as they are now, and the page is
+// then exactly what a reload would show.
 
 import { showConnection } from "./common.js";
-import { placeMessage } from "./room-messages.js";
+import { applyChat, endRoom, removeMember, updateMember } from "./room-members.js";
+import { applyUpdate, placeMessage } from "./room-messages.js";
 import { markSeen } from "./room-read.js";
 import { socket } from "./room-socket.js";
 import { chatId, nearBottom, scrollToBottom, state } from "./room-state.js";
 
-const SYNC_BATCHES_PER_REQUEST = 10; // docs/websocket.md: at most 10 sync.batch frames per sync
+const SYNC_FRAMES_PER_REQUEST = 10; // docs/websocket.md: at most 10 changes frames per sync
 const SYNC_STALL_MS = 3000;
 
 export function requestSync() {
@@ -16,15 +19,15 @@ export function requestSync() {
     state.sync.again = true;
     return;
   }
-  if (state.top >= state.serverLastSeq) return;
+  if (state.version >= state.serverVersion) return;
   state.syncCount += 1;
   const ref = `sync-${state.syncCount}`;
-  state.sync = { ref, batches: 0, timer: null, again: false };
-  socket.send({ type: "sync", ref, chat_id: chatId, after_seq: state.top, limit: state.syncLimit });
+  state.sync = { ref, frames: 0, timer: null, again: false };
+  socket.send({ type: "sync", ref, chat_id: chatId, since_version: state.version, limit: state.syncLimit });
   armSyncTimer();
 }
 
-// If batches stop coming without a final one (the socket dropped, say), ask again.
+// If frames stop coming without a final one (the socket dropped, say), ask again.
 function armSyncTimer() {
   clearTimeout(state.sync.timer);
   state.sync.timer = setTimeout(finishSync, SYNC_STALL_MS);
@@ -33,34 +36,73 @@ function armSyncTimer() {
 export function finishSync() {
   if (!state.sync) return;
   clearTimeout(state.sync.timer);
+  const again = state.sync.again;
   state.sync = null;
-  if (state.top < state.serverLastSeq) requestSync();
-  else if (state.caughtUp > 0) {
+  if (again || state.version < state.serverVersion) requestSync();
+  if (!state.sync && (state.caughtUp > 0 || state.caughtUpOther > 0)) {
     const count = state.caughtUp;
     state.caughtUp = 0;
-    showConnection("live", `caught up on ${count} message${count === 1 ? "" : "s"}`);
+    state.caughtUpOther = 0;
+    showConnection("live", count ? `caught up on ${count} message${count === 1 ? "" : "s"}` : "caught up");
     setTimeout(() => {
       if (socket.state === "live") showConnection("live");
     }, 4000);
   }
 }
 
-export function onSyncBatch(frame) {
+// A versioned live event: true if the page should apply it. One at or below the page's version
+// is already held. One past the next means some came between that the page never got: apply
+// it (it is the thing as it is now) and sync, which brings the rest.
+export function takeVersion(frame) {
+  if (frame.version === undefined) return true;
+  state.serverVersion = Math.max(state.serverVersion, frame.version);
+  if (frame.version <= state.version) return false;
+  if (frame.version === state.version + 1 && !state.sync) state.version = frame.version;
+  else requestSync();
+  return true;
+}
+
+// Messages older than the page's loaded window are left to history, which loads them as they
+// are now; within it they replace what is shown; past it they are new.
+function applyMessage(message) {
+  if (message.seq < state.oldest && state.messages.size) return false;
+  if (state.messages.has(message.seq)) {
+    applyUpdate(message);
+    return true;
+  }
+  return placeMessage(message);
+}
+
+export function onChanges(frame) {
   const stick = nearBottom();
-  let gained = 0;
-  for (const message of frame.messages) if (placeMessage(message)) gained += 1;
-  if (gained) {
-    state.caughtUp += gained;
+  let messages = 0;
+  if (frame.chat) applyChat(frame.chat);
+  for (const message of frame.messages) messages += applyMessage(message) ? 1 : 0;
+  for (const member of frame.members) updateMember(member);
+  for (const userId of frame.removed_user_ids) removeMember(userId);
+  state.version = Math.max(state.version, frame.version);
+  state.serverVersion = Math.max(state.serverVersion, frame.version);
+  state.caughtUpOther += frame.members.length + frame.removed_user_ids.length;
+  if (messages) {
+    state.caughtUp += messages;
     if (stick) scrollToBottom();
     markSeen();
   }
-  if (!state.sync || frame.ref !== state.sync.ref) return; // an older request's late batch
-  state.sync.batches += 1;
-  if (frame.has_more && frame.messages.length) {
-    // More lie past this batch. The server sends at most SYNC_BATCHES_PER_REQUEST batches per
-    // request; after the last of them, sync again from where they ended.
-    state.serverLastSeq = Math.max(state.serverLastSeq, state.top + 1);
-    if (state.sync.batches >= SYNC_BATCHES_PER_REQUEST) finishSync();
+  if (!state.sync || frame.ref !== state.sync.ref) return; // a gap the server filled by itself
+  state.sync.frames += 1;
+  if (frame.has_more) {
+    // The server sends at most SYNC_FRAMES_PER_REQUEST frames per request; after the last of
+    // them, sync again from where they ended.
+    state.serverVersion = Math.max(state.serverVersion, frame.version + 1);
+    if (state.sync.frames >= SYNC_FRAMES_PER_REQUEST) finishSync();
     else armSyncTimer();
   } else finishSync();
+}
+
+export function onSyncRefused(frame) {
+  if (!state.sync || frame.ref !== state.sync.ref) return false;
+  clearTimeout(state.sync.timer);
+  state.sync = null;
+  if (frame.code === "not_found") endRoom("This chat is gone, or you are no longer in it.");
+  return true;
 }

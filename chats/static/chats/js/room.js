@@ -35,6 +35,7 @@ async function start() {
   state.top = messages.length ? messages[0].seq - 1 : 0;
   state.oldest = messages.length ? messages[0].seq : detail.chat.last_seq + 1;
   state.serverLastSeq = detail.chat.last_seq;
+  state.version = state.serverVersion = detail.chat.version;
   for (const message of messages) placeMessage(message);
   state.hasOlder = state.oldest > 1;
   renderEdge();
