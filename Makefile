@@ -11,7 +11,7 @@ LISTEN_BACKLOG ?= 4096
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev run stack bench bench-quick test soak lint format check clean
+.PHONY: help install install-dev run stack bench bench-quick test soak catch-up-property lint format check clean
 
 help:
 	@echo "make run     set up and serve the product on http://$(HOST):$(PORT) (SQLite, no servers needed)"
@@ -81,6 +81,13 @@ test: install-dev
 soak: export SOAK_SECONDS ?= 1800
 soak: install-dev
 	$(BIN)/pytest tests/soak -s $(PYTEST_ARGS)
+
+# The catch-up property (tests/realtime/test_catch_up_property.py) with many more runs than
+# `make test` gives it. Needs DATABASE_URL (PostgreSQL) and REDIS_URL.
+catch-up-property: export CATCH_UP_EXAMPLES ?= 100
+catch-up-property: export CATCH_UP_STEPS ?= 80
+catch-up-property: install-dev
+	$(BIN)/pytest tests/realtime/test_catch_up_property.py -p no:timeout $(PYTEST_ARGS)
 
 lint: install-dev
 	$(BIN)/ruff check .
