@@ -87,7 +87,7 @@ soak: install-dev
 catch-up-property: export CATCH_UP_EXAMPLES ?= 100
 catch-up-property: export CATCH_UP_STEPS ?= 80
 catch-up-property: install-dev
-	$(BIN)/pytest tests/realtime/test_catch_up_property.py -p no:timeout $(PYTEST_ARGS)
+	$(BIN)/pytest tests/realtime/test_catch_up_property.py --timeout=0 $(PYTEST_ARGS)
 
 lint: install-dev
 	$(BIN)/ruff check .
