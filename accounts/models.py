@@ -45,10 +45,16 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(default=False)
     # The change counter of the user's own list of chats and settings (chats' change feeds).
     user_version = models.BigIntegerField(default=0, editable=False)
+    # Credentials from before this moment are void: tokens issued, sockets opened. Moved by every
+    # password change and deactivation, however it is made (accounts/credentials.py).
+    credentials_valid_after = models.DateTimeField(null=True, blank=True, editable=False)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
     objects: ClassVar[UserManager] = UserManager()
+    # (password hash, is_active) as last read or saved; (None, None) for a user not from the
+    # database. Not a field.
+    stored_credentials: tuple[str | None, bool | None] = (None, None)
 
     USERNAME_FIELD = "login"
     REQUIRED_FIELDS: ClassVar[list[str]] = ["name"]
@@ -64,6 +70,14 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return self.login
+
+    @classmethod
+    def from_db(cls, db: str | None, field_names: Any, values: Any) -> "User":
+        """Remembers the password hash and active flag as stored, so that a save can tell
+        whether it changed them (accounts/credentials.py)."""
+        user = super().from_db(db, field_names, values)
+        user.stored_credentials = (user.__dict__.get("password"), user.__dict__.get("is_active"))
+        return user
 
 
 class IdempotencyRecord(models.Model):

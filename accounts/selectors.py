@@ -1,9 +1,7 @@
-from typing import cast
-
 from django.db.models import Q, QuerySet
-from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.tokens import Token
 
+from accounts.credentials import CredentialsJWTAuthentication
 from accounts.models import User
 
 
@@ -16,10 +14,10 @@ def user_list(*, search: str = "") -> QuerySet[User]:
 
 def user_for_access_token(raw: str) -> tuple[User, Token]:
     """The user of a valid access token, checked exactly as the REST API checks its header:
-    signature, expiry, an active user, and a password unchanged since the token was issued.
+    signature, expiry, an active user, and credentials not revoked since the token was issued.
 
     Raises AuthenticationFailed (InvalidToken is one) for anything else.
     """
-    authentication = JWTAuthentication()
+    authentication = CredentialsJWTAuthentication()
     token = authentication.get_validated_token(raw.encode("utf-8", "surrogatepass"))
-    return cast(User, authentication.get_user(token)), token
+    return authentication.get_user(token), token

@@ -1,5 +1,6 @@
 """Every write to accounts and their tokens. REST views, sockets, admin and tasks call these."""
 
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -17,6 +18,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts import signals
+from accounts.credentials import ISSUED_AT_CLAIM
 from accounts.models import IdempotencyRecord, User, UserStatus
 
 
@@ -69,6 +71,7 @@ def tokens_issue(*, user: User, session_id: str | None = None) -> dict[str, Any]
     that logging out can close exactly the sockets of that session."""
     refresh = RefreshToken.for_user(user)
     refresh[SESSION_CLAIM] = session_id or refresh[jwt_settings.JTI_CLAIM]
+    refresh[ISSUED_AT_CLAIM] = time.time()  # the access token copies it
     # for_user recorded the token before it had the claim; record what the client really holds.
     OutstandingToken.objects.filter(jti=refresh[jwt_settings.JTI_CLAIM]).update(token=str(refresh))
     access = refresh.access_token
@@ -131,27 +134,15 @@ def logout(*, user: User, refresh: str) -> None:
         signals.session_ended.send(sender=User, session_id=str(session_id))
 
 
-def refresh_tokens_revoke_all(*, user: User) -> None:
-    outstanding = OutstandingToken.objects.filter(user=user, blacklistedtoken__isnull=True)
-    BlacklistedToken.objects.bulk_create(
-        [BlacklistedToken(token=token) for token in outstanding], ignore_conflicts=True
-    )
-
-
 @transaction.atomic
 def user_password_change(*, user: User, old_password: str, new_password: str) -> dict[str, Any]:
-    """Change the password, revoke every token the user holds and return a fresh pair.
-
-    Access tokens carry a hash of the password (SIMPLE_JWT CHECK_REVOKE_TOKEN), so they stop
-    working with the change; refresh tokens are blacklisted here.
-    """
+    """Change the password and return a fresh pair. The save voids every token and socket the
+    user held (accounts/credentials.py)."""
     if not user.check_password(old_password):
         raise exceptions.ValidationError({"old_password": ["The password is wrong."]})
     _password_check_strength(new_password, user=user, field="new_password")
     user.set_password(new_password)
     user.save(update_fields=["password", "updated"])
-    refresh_tokens_revoke_all(user=user)
-    signals.sessions_revoked.send(sender=User, user_id=user.pk)
     return tokens_issue(user=user)
 
 
@@ -170,11 +161,10 @@ def session_logout(*, request: HttpRequest) -> None:
 
 @transaction.atomic
 def user_deactivate(*, user: User) -> None:
-    """Deactivate the account: its tokens stop working and its sockets close, on every process."""
+    """Deactivate the account. The save voids its tokens and closes its sockets, on every
+    process (accounts/credentials.py); reactivating it later revives none of them."""
     user.is_active = False
     user.save(update_fields=["is_active", "updated"])
-    refresh_tokens_revoke_all(user=user)
-    signals.sessions_revoked.send(sender=User, user_id=user.pk)
 
 
 def idempotency_records_purge() -> int:

@@ -33,7 +33,7 @@ class BearerOrPasswordFlowScheme(OpenApiAuthenticationExtension):
     """The bearer JWT, documented twice: as a token to paste, and as the OAuth2 password flow
     against the token endpoint, so that the docs page's Authorize button signs in with a login."""
 
-    target_class = "rest_framework_simplejwt.authentication.JWTAuthentication"
+    target_class = "accounts.credentials.CredentialsJWTAuthentication"
     priority = 1  # over drf-spectacular's own SimpleJWTScheme
     name = ["jwtAuth", "oauth2"]
 

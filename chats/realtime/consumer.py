@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from rest_framework import exceptions
 
+from accounts.credentials import credentials_hold_now, issued_at
 from accounts.models import User
 from accounts.payloads import user_payload
 from accounts.selectors import user_for_access_token
@@ -31,6 +32,7 @@ from chats.realtime import events
 from chats.realtime.fanout import process_fanout
 from chats.realtime.frames import FRAMES, Frame
 from chats.realtime.protocol import (
+    CLOSE_REVOKED,
     CLOSE_TOO_BIG,
     CLOSE_UNAUTHENTICATED,
     CLOSE_UNAVAILABLE,
@@ -67,6 +69,10 @@ class TokenBucket:
         return True
 
 
+class CredentialsRevoked(Exception):
+    """The user's credentials were revoked since this socket authenticated."""
+
+
 class FrameError(Exception):
     def __init__(self, code: str, detail: Any) -> None:
         self.code, self.detail = code, detail
@@ -99,6 +105,7 @@ class ChatConsumer(DirectDispatch, AsyncWebsocketConsumer):
         if settings.EMBEDDED_CELERY:
             events.publish_from_threads_on(asyncio.get_running_loop())
         self.user = None
+        self.authenticated_at = 0.0  # the Unix time of the credentials it holds
         self.timers: list[asyncio.TimerHandle] = []
         self.heartbeat_task: asyncio.Task[None] | None = None
         self.expiry_timer: asyncio.TimerHandle | None = None
@@ -124,6 +131,7 @@ class ChatConsumer(DirectDispatch, AsyncWebsocketConsumer):
         if session_key is not None:  # a browser page, signed in with a session cookie
             user = await get_user(self.scope)
             if user.is_authenticated:
+                self.authenticated_at = time.time()
                 await self.start(user, expires_at=None, session_id=browser_session_id(session_key))
                 return
         self.later(AUTH_TIMEOUT_SECONDS, self.close_unless_authenticated)
@@ -148,6 +156,7 @@ class ChatConsumer(DirectDispatch, AsyncWebsocketConsumer):
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         expires_at = float(token["exp"])
+        self.authenticated_at = issued_at(token)
         if self.user is None:
             await self.start(user, expires_at=expires_at, session_id=token.get("sid"))
         else:
@@ -193,13 +202,27 @@ class ChatConsumer(DirectDispatch, AsyncWebsocketConsumer):
         return states, presence_connect(user=user, channel_name=self.channel_name)
 
     async def heartbeat(self) -> None:
-        """Keep this socket's presence row fresh while the process lives; the sweep ends others."""
+        """Keep this socket's presence row fresh while the process lives (the sweep ends others),
+        and close it if the user's credentials were revoked: revocation closes sockets through
+        the channel layer at once, and this holds even when that event never comes."""
         while True:
             await asyncio.sleep(settings.PRESENCE_HEARTBEAT_SECONDS)
             try:
-                await database_sync_to_async(presence_heartbeat)(channel_name=self.channel_name)
+                await database_sync_to_async(self._heartbeat)()
             except DATABASE_DOWN:  # a database restart must not end the heartbeat for good
                 logger.warning("socket %s: presence heartbeat failed", self.channel_name)
+            except CredentialsRevoked:
+                await self.close(code=CLOSE_REVOKED)
+                return
+
+    def _heartbeat(self) -> None:
+        presence_heartbeat(channel_name=self.channel_name)
+        self.check_credentials()
+
+    def check_credentials(self) -> None:
+        """Before every write the socket makes, and on each heartbeat: one query."""
+        if not credentials_hold_now(user_id=self.member.pk, authenticated_at=self.authenticated_at):
+            raise CredentialsRevoked
 
     async def disconnect(self, code: int) -> None:
         for timer in self.timers:
@@ -250,6 +273,8 @@ class ChatConsumer(DirectDispatch, AsyncWebsocketConsumer):
         except DATABASE_DOWN:
             unavailable = ServiceUnavailable()
             await self.send_error(ref, str(unavailable.default_code), unavailable.detail)
+        except CredentialsRevoked:
+            await self.close(code=CLOSE_REVOKED)
 
     async def dispatch_frame(self, raw: dict[str, Any]) -> None:
         frame_type = raw.get("type")
@@ -277,6 +302,7 @@ class ChatConsumer(DirectDispatch, AsyncWebsocketConsumer):
         await self.send_frame("ack", ref=frame.get("ref"), message=message)
 
     def _message_send(self, frame: dict[str, Any]) -> dict[str, Any]:
+        self.check_credentials()
         throttles.message_send_throttle(self.member)
         chat = selectors.chat_access(user=self.member, chat_id=frame["chat_id"])
         message, _ = message_send(
@@ -333,6 +359,7 @@ class ChatConsumer(DirectDispatch, AsyncWebsocketConsumer):
         await database_sync_to_async(self._read)(frame)
 
     def _read(self, frame: dict[str, Any]) -> None:
+        self.check_credentials()
         chat = selectors.chat_access(user=self.member, chat_id=frame["chat_id"])
         read_mark(chat=chat, user=self.member, seq=frame["seq"])
 
