@@ -231,6 +231,7 @@ REST_FRAMEWORK = {
         "login": os.environ.get("THROTTLE_LOGIN", "20/min"),
         "login_user": os.environ.get("THROTTLE_LOGIN_USER", "10/min"),
         "message_send": os.environ.get("THROTTLE_MESSAGE_SEND", "120/min"),
+        "password_change": os.environ.get("THROTTLE_PASSWORD_CHANGE", "5/hour"),
     },
     "NUM_PROXIES": int(os.environ["NUM_PROXIES"]) if os.environ.get("NUM_PROXIES") else 0,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",

@@ -100,6 +100,18 @@ class LoginUserThrottle(FixedWindowThrottle):
         return self.cache_format % {"scope": self.scope, "ident": ident}
 
 
+class PasswordChangeThrottle(FixedWindowThrottle):
+    """Limits password changes per user: each one checks the old password, so a stolen token
+    would otherwise guess it without end, hashing on the process's one database thread."""
+
+    scope = "password_change"
+
+    def get_cache_key(self, request: Request, view: APIView) -> str | None:
+        if not request.user.is_authenticated:
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": request.user.pk}
+
+
 class MessageSendThrottle(SettingsRateThrottle):
     scope = "message_send"
 

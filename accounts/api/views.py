@@ -26,7 +26,12 @@ from chatproject.openapi import error_responses
 from chatproject.pagination import ListCursorPagination
 from chatproject.parsers import JSONParser
 from chatproject.paths import ID_PATTERN
-from chatproject.throttles import LoginAddressThrottle, LoginUserThrottle, RegisterThrottle
+from chatproject.throttles import (
+    LoginAddressThrottle,
+    LoginUserThrottle,
+    PasswordChangeThrottle,
+    RegisterThrottle,
+)
 
 
 class RegisterView(APIView):
@@ -147,10 +152,18 @@ class UserViewSet(
 
     @extend_schema(
         request=PasswordChangeSerializer,
-        responses={200: TokenPairSerializer, **error_responses(400, 401, 413)},
-        description="Changes the password, revokes every token of the user, returns a new pair.",
+        responses={200: TokenPairSerializer, **error_responses(400, 401, 413, 429)},
+        description=(
+            "Changes the password, revokes every token of the user, returns a new pair. At most "
+            "5 attempts an hour per user (`THROTTLE_PASSWORD_CHANGE`), right or wrong."
+        ),
     )
-    @action(detail=False, methods=["post"], url_path="me/password")
+    @action(
+        detail=False,
+        methods=["post"],
+        url_path="me/password",
+        throttle_classes=[PasswordChangeThrottle],
+    )
     def password(self, request: Request) -> Response:
         data = PasswordChangeSerializer(data=request.data)
         data.is_valid(raise_exception=True)

@@ -62,6 +62,8 @@ def message_send(
 def message_edit(*, message: Message, actor: User, text: str) -> Message:
     if message.user_id != actor.pk:
         raise exceptions.PermissionDenied("Only the author may edit a message.")
+    # As posting would now: a member who left, or was demoted in a channel, edits no more.
+    may_post(message.chat, actor)
     version = chat_version_next(message.chat_id)
     # Read again under the chat's lock, which every write to the chat's messages takes first.
     message.refresh_from_db(fields=["deleted"])

@@ -276,3 +276,21 @@ def test_retry_after_says_when_the_window_ends(
 
     assert_throttled(response)
     assert 1 <= int(response["Retry-After"]) <= 60
+
+
+def test_guessing_the_old_password_with_a_stolen_token_is_cut_off(
+    api: APIClient, user: User, throttle_rates: Rates
+) -> None:
+    """Finding 5 of the security review: each guess hashes on the process's database thread."""
+    change = "/api/users/me/password/"
+    with throttle_rates(password_change="3/hour"):
+        for n in range(3):
+            guess = {"old_password": f"guess-{n}", "new_password": "violet-kettle-orbit-42"}
+            assert api.post(change, guess, format="json").status_code == 400
+
+        right = {"old_password": PASSWORD, "new_password": "violet-kettle-orbit-42"}
+        response = api.post(change, right, format="json")
+
+    assert_throttled(response)
+    user.refresh_from_db()
+    assert user.check_password(PASSWORD)

@@ -9,8 +9,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import User
-from chats.models import Chat, Message, Report
-from chats.services.members import member_remove
+from chats.models import Chat, Message, Report, Role
+from chats.services.members import member_remove, member_role_set
 from chats.services.messages import message_delete, message_send
 from tests.chats.conftest import MakeUser
 from tests.factories import chat_factory, messages_factory
@@ -274,3 +274,27 @@ def test_upgrading_erases_what_authors_deleted_before_and_keeps_open_reports_evi
     assert texts[removed.pk] == "removed by a moderator"
     report.refresh_from_db()
     assert report.message_text == "reported, then deleted"
+
+
+def test_a_channel_admin_demoted_to_member_can_no_longer_edit_their_posts(
+    api_for: Callable[[User], APIClient], channel: Chat, user: User, carol: User
+) -> None:
+    """Finding 17 of the security review: an edit is checked against the right to post now."""
+    announcement, _ = message_send(chat=channel, user=carol, text="posted while admin")
+    member_role_set(chat=channel, actor=user, user_id=carol.pk, role=Role.MEMBER)
+
+    response = api_for(carol).patch(url(announcement), {"text": "rewritten"}, format="json")
+
+    assert response.status_code == 403
+    announcement.refresh_from_db()
+    assert announcement.text == "posted while admin"
+
+
+def test_a_member_who_left_can_no_longer_edit_their_posts(
+    api_for: Callable[[User], APIClient], bobs_message: Message, team: Chat, other_user: User
+) -> None:
+    member_remove(chat=team, actor=other_user, user_id=other_user.pk)
+
+    response = api_for(other_user).patch(url(bobs_message), {"text": "ghost"}, format="json")
+
+    assert response.status_code == 404
