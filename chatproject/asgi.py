@@ -22,7 +22,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.sessions import SessionMiddlewareStack  # noqa: E402
 from django.conf import settings  # noqa: E402
 
-from chatproject.origin import AllowedHostsOriginValidator  # noqa: E402
+from chatproject.origin import OriginValidator  # noqa: E402
 from chats.realtime.routing import websocket_urlpatterns  # noqa: E402
 
 daphne.install()
@@ -40,7 +40,7 @@ application = ProtocolTypeRouter(
         # consumer runs, for every socket; the consumer does it, for a socket with a session
         # cookie, once accepted.
         "websocket": daphne.SharedFrames(
-            AllowedHostsOriginValidator(SessionMiddlewareStack(URLRouter(websocket_urlpatterns)))
+            OriginValidator(SessionMiddlewareStack(URLRouter(websocket_urlpatterns)))
         ),
     }
 )

@@ -31,7 +31,7 @@ from channels.layers import channel_layers, get_channel_layer
 from chatproject.asgi import application
 from chats.models import ChatType, Membership, Message
 from tests.authz.world import Cell, World, params, snapshot, table, world_build
-from tests.realtime.conftest import ORIGIN, Socket, sync
+from tests.realtime.conftest import HOST, ORIGIN, Socket, sync
 
 # The consumer reads and writes the database from its own thread, so the world must be committed
 # and the test may hold no transaction of its own: on SQLite an open transaction in the test's
@@ -166,7 +166,10 @@ async def test_each_caller_gets_what_the_protocol_promises(
     observer = None
     if cell.request == "typing":  # Tom watches for the caller's typing
         observer = Socket(
-            application, "/ws/", headers=[ORIGIN], subprotocols=["bearer", world.target_access]
+            application,
+            "/ws/",
+            headers=[ORIGIN, HOST],
+            subprotocols=["bearer", world.target_access],
         )
         sockets.append(observer)
         assert (await observer.connect())[0]
@@ -176,7 +179,7 @@ async def test_each_caller_gets_what_the_protocol_promises(
         cell.column == "deactivated" and cell.request.startswith("auth")
     )
     options = {"subprotocols": ["bearer", world.access]} if bearer else {}
-    socket = Socket(application, "/ws/", headers=[ORIGIN], **options)
+    socket = Socket(application, "/ws/", headers=[ORIGIN, HOST], **options)
     sockets.append(socket)
     before = await sync(snapshot)(world)
     assert (await socket.connect())[0]

@@ -17,6 +17,7 @@ from accounts.services import tokens_issue
 from chatproject.asgi import application
 
 ORIGIN = (b"origin", b"http://localhost")
+HOST = (b"host", b"localhost")  # the server's own origin, as a browser on it would send
 
 
 class Socket(WebsocketCommunicator):
@@ -74,7 +75,7 @@ async def connect() -> AsyncIterator[Connect]:
 
     async def open_socket(user: User, **options: Any) -> Socket:
         token = options.pop("token", None) or await access_token(user)
-        socket = Socket(application, "/ws/", headers=[ORIGIN], subprotocols=["bearer", token])
+        socket = Socket(application, "/ws/", headers=[ORIGIN, HOST], subprotocols=["bearer", token])
         connected, subprotocol = await socket.connect()
         assert connected
         assert subprotocol == "bearer"
@@ -95,7 +96,7 @@ async def raw_socket() -> AsyncIterator[Callable[..., Socket]]:
 
     def make(headers: list[tuple[bytes, bytes]] | None = None, **options: Any) -> Socket:
         socket = Socket(
-            application, "/ws/", headers=[ORIGIN] if headers is None else headers, **options
+            application, "/ws/", headers=[ORIGIN, HOST] if headers is None else headers, **options
         )
         sockets.append(socket)
         return socket

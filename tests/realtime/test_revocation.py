@@ -17,7 +17,7 @@ from chatproject.asgi import application
 from chats.models import Message
 from chats.realtime import events
 from tests.factories import PASSWORD, UserFactory, chat_factory
-from tests.realtime.conftest import ORIGIN, Socket, sync
+from tests.realtime.conftest import HOST, ORIGIN, Socket, sync
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -111,7 +111,7 @@ async def test_reactivating_an_account_revives_nothing(connect: Any, user: User)
 
 
 def socket_with(access: str) -> Socket:
-    return Socket(application, "/ws/", headers=[ORIGIN], subprotocols=["bearer", access])
+    return Socket(application, "/ws/", headers=[ORIGIN, HOST], subprotocols=["bearer", access])
 
 
 @pytest.fixture

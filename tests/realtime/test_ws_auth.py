@@ -13,7 +13,7 @@ from accounts import services as account_services
 from accounts.models import User
 from chats.realtime import consumer
 from tests.factories import PASSWORD, chat_factory
-from tests.realtime.conftest import access_token, sync
+from tests.realtime.conftest import HOST, ORIGIN, access_token, sync
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -108,6 +108,55 @@ async def test_an_origin_outside_allowed_hosts_is_refused_at_the_handshake(raw_s
     assert not connected
 
 
+@pytest.mark.parametrize(
+    "origin",
+    [
+        b"http://localhost:6666",  # another port of the same host: finding 8 of the review
+        b"https://localhost",  # another scheme
+        b"http://127.0.0.1",  # another allowed host, but not the one the page is on
+        b"null",  # a sandboxed page or a file
+        b"http://localhost.evil.example",
+    ],
+)
+async def test_an_origin_that_is_not_exactly_the_servers_own_is_refused(
+    raw_socket, user, client, origin
+):
+    cookie = await session_cookie(client, user)
+    socket = raw_socket(headers=[(b"origin", origin), (b"host", b"localhost"), (b"cookie", cookie)])
+
+    connected, _ = await socket.connect()
+
+    assert not connected
+
+
+async def test_an_origin_in_csrf_trusted_origins_may_connect(raw_socket, user, settings):
+    settings.CSRF_TRUSTED_ORIGINS = ["https://app.example.com"]
+    socket = raw_socket(
+        headers=[(b"origin", b"https://app.example.com"), (b"host", b"localhost")],
+        subprotocols=["bearer", await access_token(user)],
+    )
+
+    connected, _ = await socket.connect()
+
+    assert connected
+
+
+async def test_behind_a_tls_proxy_the_https_origin_is_the_servers_own(raw_socket, user, settings):
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    headers = [(b"host", b"localhost"), (b"x-forwarded-proto", b"https")]
+    https = raw_socket(
+        headers=[(b"origin", b"https://localhost"), *headers],
+        subprotocols=["bearer", await access_token(user)],
+    )
+    http = raw_socket(
+        headers=[(b"origin", b"http://localhost"), *headers],
+        subprotocols=["bearer", await access_token(user)],
+    )
+
+    assert (await https.connect())[0]
+    assert not (await http.connect())[0]
+
+
 async def test_a_native_client_without_origin_may_connect(raw_socket, user):
     socket = raw_socket(headers=[], subprotocols=["bearer", await access_token(user)])
 
@@ -119,7 +168,9 @@ async def test_a_native_client_without_origin_may_connect(raw_socket, user):
 
 async def test_a_browser_session_authenticates_the_socket(raw_socket, user, client):
     cookie = await session_cookie(client, user)
-    socket = raw_socket(headers=[(b"origin", b"http://localhost"), (b"cookie", cookie)])
+    socket = raw_socket(
+        headers=[(b"origin", b"http://localhost"), (b"host", b"localhost"), (b"cookie", cookie)]
+    )
 
     connected, _ = await socket.connect()
 
@@ -133,7 +184,7 @@ async def test_a_socket_is_accepted_while_the_database_thread_is_busy(raw_socket
     """In a burst of connects the process's database thread has a queue, and daphne refuses a
     socket it has not accepted within its connect timeout: the handshake waits for no database
     work, and the hello follows once the queue has moved."""
-    headers = [(b"origin", b"http://localhost")]
+    headers = [ORIGIN, HOST]
     options = {}
     if by == "token":
         options["subprotocols"] = ["bearer", await access_token(user)]
@@ -164,7 +215,9 @@ async def test_a_browser_socket_opened_while_the_database_is_down_closes_with_45
         raise OperationalError("the database is restarting")
 
     monkeypatch.setattr(consumer, "get_user", database_down)
-    socket = raw_socket(headers=[(b"origin", b"http://localhost"), (b"cookie", cookie)])
+    socket = raw_socket(
+        headers=[(b"origin", b"http://localhost"), (b"host", b"localhost"), (b"cookie", cookie)]
+    )
 
     connected, _ = await socket.connect()
 
