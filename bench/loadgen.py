@@ -8,7 +8,8 @@ omission). Latencies go into HdrHistograms. Each process reports the CPU it used
 saturated load generator is never mistaken for a slow server.
 
 Every public function here but `on_schedule` (the open-loop clock, which channel_layers.py
-shares) runs in a process of its own and puts one result dict on `out`.
+shares) runs in a process of its own and puts one result dict on `out` (`catch_ups`, one per run
+it is asked for).
 """
 
 import asyncio
@@ -17,6 +18,7 @@ import resource
 import time
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import urlsplit
 
 from hdrh.histogram import HdrHistogram
 from websockets.asyncio.client import ClientConnection, connect
@@ -28,6 +30,14 @@ IDLE_TIMEOUT = 120.0
 # Handshakes one process keeps in flight while a fleet of idle sockets connects: clients that
 # come online over a minute, not all in one instant (the reconnect storm is the instant).
 CONNECTS_IN_FLIGHT = 50
+# The most `changes` frames the server sends in answer to one `sync` (chats/realtime/protocol.py):
+# a client that got this many, the last still saying has_more, syncs again from its version, as
+# the web client does (chats/static/chats/js/room-sync.js).
+SYNC_FRAMES_PER_REQUEST = 10
+# The largest page each way offers: changes (1-500, REST and socket alike), history and members.
+CHANGES_PAGE = 500
+HISTORY_PAGE = 100
+MEMBERS_PAGE = 100
 
 
 def cpu_seconds() -> float:
@@ -214,8 +224,8 @@ def senders(
 
 async def _http_get(
     reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes
-) -> int:
-    """One keep-alive HTTP/1.1 GET; returns the status code."""
+) -> tuple[int, bytes]:
+    """One keep-alive HTTP/1.1 GET; returns the status code and the body."""
     writer.write(request)
     await writer.drain()
     head = await reader.readuntil(b"\r\n\r\n")
@@ -224,8 +234,7 @@ async def _http_get(
     for line in head.split(b"\r\n"):
         if line.lower().startswith(b"content-length:"):
             length = int(line.split(b":")[1])
-    await reader.readexactly(length)
-    return status
+    return status, await reader.readexactly(length)
 
 
 def http_gets(
@@ -245,7 +254,7 @@ def http_gets(
         async def worker() -> None:
             reader, writer = await asyncio.open_connection("127.0.0.1", port)
             while (scheduled := await due.get()) is not None:
-                status = await _http_get(reader, writer, request)
+                status, _ = await _http_get(reader, writer, request)
                 latency.record_value(_micros_since(scheduled))
                 statuses[status] = statuses.get(status, 0) + 1
             writer.close()
@@ -377,3 +386,141 @@ def idle_sockets(
         return result
 
     out.put(asyncio.run(main()))
+
+
+class _JsonClient:
+    """GETs JSON over one keep-alive HTTP/1.1 connection, as an app's client would."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, token: str):
+        self.reader, self.writer, self.token = reader, writer, token
+        self.requests = 0
+
+    async def get(self, path: str) -> dict[str, Any]:
+        request = (
+            f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {self.token}\r\n\r\n"
+        ).encode()
+        status, body = await _http_get(self.reader, self.writer, request)
+        self.requests += 1
+        if status != 200:
+            raise RuntimeError(f"GET {path} answered {status}: {body[:200]!r}")
+        return dict(json.loads(body))
+
+
+class _Changes:
+    """What a client catching up has been brought: each changed thing once, whatever page or
+    frame it came in, so a feed that repeated or skipped something shows in the counts."""
+
+    def __init__(self, since: int) -> None:
+        self.version = since
+        self.messages: set[int] = set()
+        self.members: set[int] = set()
+        self.removed_user_ids: set[int] = set()
+        self.pages = 0
+
+    def apply(self, page: dict[str, Any]) -> None:
+        self.messages.update(message["id"] for message in page["messages"])
+        self.members.update(member["user"]["id"] for member in page["members"])
+        self.removed_user_ids.update(page["removed_user_ids"])
+        self.version = page["version"]
+        self.pages += 1
+
+    def result(self, requests: int) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "requests": requests,
+            "pages": self.pages,
+            "messages": len(self.messages),
+            "members": len(self.members),
+            "removed_user_ids": len(self.removed_user_ids),
+        }
+
+
+async def _socket_catch_up(ws: ClientConnection, chat_id: int, since: int) -> dict[str, Any]:
+    """`sync` from `since` until a `changes` frame says has_more false."""
+    changes, requests = _Changes(since), 0
+    while True:
+        request = {"type": "sync", "chat_id": chat_id, "since_version": changes.version}
+        await ws.send(json.dumps(request | {"limit": CHANGES_PAGE}))
+        requests += 1
+        for _ in range(SYNC_FRAMES_PER_REQUEST):
+            frame = await _next_frame(ws, "changes", "error")
+            if frame["type"] == "error":
+                raise RuntimeError(f"sync refused: {frame}")
+            changes.apply(frame)
+            if not frame["has_more"]:
+                return changes.result(requests)
+
+
+async def _rest_catch_up(http: _JsonClient, chat_id: int, since: int) -> dict[str, Any]:
+    """`GET .../changes/` from `since`, page after page, until has_more false."""
+    changes, first_request = _Changes(since), http.requests
+    while True:
+        path = f"/api/chats/{chat_id}/changes/?since={changes.version}&limit={CHANGES_PAGE}"
+        page = await http.get(path)
+        changes.apply(page)
+        if not page["has_more"]:
+            return changes.result(http.requests - first_request)
+
+
+async def _full_load(http: _JsonClient, chat_id: int) -> dict[str, Any]:
+    """What a client that kept nothing loads: the chat, then every history page from the first
+    message, then every members page, one request after another."""
+    first_request = http.requests
+    detail = await http.get(f"/api/chats/{chat_id}/")
+    messages, last_seq = 0, 0
+    while True:
+        page = await http.get(
+            f"/api/chats/{chat_id}/messages/?after={last_seq}&limit={HISTORY_PAGE}"
+        )
+        messages += len(page["results"])
+        if page["results"]:
+            last_seq = page["results"][-1]["seq"]
+        if not page["has_more"]:
+            break
+    members = 0
+    path: str | None = f"/api/chats/{chat_id}/members/?limit={MEMBERS_PAGE}"
+    while path is not None:
+        page = await http.get(path)
+        members += len(page["results"])
+        next_url: str | None = page["next"]
+        # `next` is a whole URL; the connection needs its path and query.
+        path = urlsplit(next_url)._replace(scheme="", netloc="").geturl() if next_url else None
+    return {
+        "version": detail["chat"]["version"],
+        "requests": http.requests - first_request,
+        "messages": messages,
+        "last_seq": last_seq,
+        "members": members,
+    }
+
+
+def catch_ups(
+    url: str, port: int, token: str, chat_id: int, since: int, ways: Any, out: Any
+) -> None:
+    """One client of the chat, socket and keep-alive HTTP connection open, that holds the chat
+    as it was at version `since`. For each way named on `ways` it brings itself to the chat's
+    current version that way ("socket": sync; "rest": the changes pages) or loads the chat afresh
+    ("full"), and puts the wall time and what it got on `out`; None on `ways` ends it. The
+    harness reads the server's CPU around each run, so the runs go one at a time."""
+
+    async def main() -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        http = _JsonClient(reader, writer, token)
+        async with _connect(url, token) as ws:
+            await ws.recv()  # hello
+            # In a thread: the socket's own reader must go on answering the server's pings.
+            while (way := await asyncio.to_thread(ways.get)) is not None:
+                started = time.perf_counter()
+                try:
+                    if way == "socket":
+                        result = await _socket_catch_up(ws, chat_id, since)
+                    elif way == "rest":
+                        result = await _rest_catch_up(http, chat_id, since)
+                    else:
+                        result = await _full_load(http, chat_id)
+                except Exception as error:
+                    result = {"error": f"{error.__class__.__name__}: {error}"[:300]}
+                out.put(result | {"way": way, "seconds": time.perf_counter() - started})
+        writer.close()
+
+    asyncio.run(main())

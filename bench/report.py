@@ -18,6 +18,23 @@ TARGETS = {
     "history_p99_ms": 100.0,
     "idle_sockets_mib": 1536,
     "storm_seconds": 20.0,
+    "catch_up_p99_ms": 200.0,
+}
+
+# The ways scenario 6 brings a client up to date, as the report names them.
+CATCH_UP_WAYS = {
+    "socket": "socket: `sync` from the version held",
+    "rest": "REST: `GET .../changes/` pages",
+    "full": "fresh full load: the chat, every history page, every members page",
+}
+CHANGE_NAMES = {
+    "post": "posts",
+    "read": "read markers moved",
+    "edit": "edits",
+    "delete": "deletes",
+    "add": "members added",
+    "role": "role changes",
+    "remove": "members removed",
 }
 
 
@@ -186,6 +203,59 @@ def summary(results: dict[str, Any]) -> list[str]:
             and c["storm_missing_messages"] == 0
             and c["storm_failed"] == 0,
         )
+    if "catch_up" in servers[0]:
+        c = servers[0]["catch_up"]
+
+        def p50_p99(way: str) -> str:
+            latency = c[way]["latency_ms"]
+            return f"{latency['p50']:,.0f} / {latency['p99']:,.0f}"
+
+        row(
+            f"6. catch-up, {c['changes_behind']:,} changes behind: p50 / p99 ms"
+            " (server CPU per catch-up)",
+            "p99 < 200 ms",
+            [
+                f"socket {p50_p99('socket')} ({c['socket']['server_cpu_ms']:,.0f} ms),"
+                f" REST {p50_p99('rest')} ({c['rest']['server_cpu_ms']:,.0f} ms)"
+            ]
+            + ["-"] * (len(servers) - 1),
+            f"a fresh full load {p50_p99('full')} ({c['full']['server_cpu_ms']:,.0f} ms)",
+            all(
+                c[way]["complete"] == c[way]["runs"]
+                and c[way]["latency_ms"]["p99"] < TARGETS["catch_up_p99_ms"]
+                for way in ("socket", "rest")
+            ),
+        )
+    return lines
+
+
+def _catch_up_section(c: dict[str, Any]) -> list[str]:
+    made = ", ".join(f"{c['changes'][kind]:,} {name}" for kind, name in CHANGE_NAMES.items())
+    owed = c["owed"]
+    lines = [
+        "",
+        f"### 6. Catch-up: {c['changes_behind']:,} changes behind, one client at a time",
+        "",
+        f"One group of {c['members']:,} members and {c['last_seq']:,} messages; the changes since"
+        f" the client's version: {made}. The feed owed {owed['messages']:,} messages,"
+        f" {owed['members']:,} members and {owed['removed_user_ids']:,} removed ids. {c['rounds']}"
+        f" runs of each way, in turn, after {c['warmup_rounds']} warm-up rounds (so p99 is the"
+        " slowest run or nearly); CPU is the"
+        " mean per run, of the one server process the client used and of all PostgreSQL's"
+        " processes. Complete: the run got exactly what was owed (or, loading afresh, every message"
+        " and member) and ended at the chat's version.",
+        "",
+        "| way | requests | p50 ms | p99 ms | server CPU ms | PostgreSQL CPU ms | complete | errors |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for way, name in CATCH_UP_WAYS.items():
+        r = c[way]
+        latency = r["latency_ms"]
+        lines.append(
+            f"| {name} | {r['requests']} | {latency['p50']:,.1f} | {latency['p99']:,.1f} "
+            f"| {r['server_cpu_ms']:,.1f} | {r['database_cpu_ms']:,.1f} "
+            f"| {r['complete']} of {r['runs']} | {'; '.join(r['errors']) or '-'} |"
+        )
     return lines
 
 
@@ -292,6 +362,8 @@ def markdown(results: dict[str, Any], stamp: str) -> str:
                 f" {c.get('storm_settle_seconds')} s, {c['storm_missing_messages']} messages missing,"
                 f" {c['storm_failed']} failed",
             ]
+        if "catch_up" in server:
+            lines += _catch_up_section(server["catch_up"])
         for name, profile in server.get("profiles", {}).items():
             lines += [
                 "",

@@ -1,7 +1,7 @@
 """The benchmark harness: the full stack on this machine, open-loop load from separate processes,
 and the machine's raw ceilings measured in the same run.
 
-    python bench/run.py            # make bench: all five scenarios, on daphne and on uvicorn
+    python bench/run.py            # make bench: all six scenarios, on daphne and on uvicorn
     python bench/run.py --quick    # make bench-quick: smaller and shorter, daphne only
 
 It needs PostgreSQL, Redis and RabbitMQ on 127.0.0.1 (as in CI), creates its own database
@@ -44,6 +44,9 @@ SPAWN = multiprocessing.get_context("spawn")
 APPLICATION = os.environ.get("BENCH_APPLICATION", "chatproject.asgi:application")
 # What "sustained" means in the fan-out scenario: every delivery, in order, p99 within this.
 SUSTAINED_P99_MS = 100.0
+SCENARIOS = {1, 2, 3, 4, 5, 6}
+# The ways a client comes up to date in the catch-up scenario, each run once per round.
+CATCH_UP_WAYS = ("socket", "rest", "full")
 
 
 def bench_env() -> dict[str, str]:
@@ -161,11 +164,36 @@ class Servers:
     def cpu_seconds(self) -> float:
         """User and system CPU of the server processes so far: CPU per delivery or request is
         the figure a busy machine (or a busy load generator) disturbs least."""
-        ticks = 0
-        for process in self.processes:
-            fields = Path(f"/proc/{process.pid}/stat").read_text().rpartition(")")[2].split()
-            ticks += int(fields[11]) + int(fields[12])  # utime, stime
-        return ticks / os.sysconf("SC_CLK_TCK")
+        return sum(cpu_ticks(process.pid) for process in self.processes) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_ticks(pid: int) -> int:
+    """A process's user and system CPU so far, in clock ticks."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return int(fields[11]) + int(fields[12])  # utime, stime
+
+
+def database_cpu() -> dict[int, int]:
+    """Each of this machine's PostgreSQL processes' user and system CPU so far, in clock ticks,
+    by pid: a request's queries run there, not in the server process."""
+    ticks = {}
+    for comm in Path("/proc").glob("[0-9]*/comm"):
+        try:
+            if comm.read_text().strip() == "postgres":
+                ticks[int(comm.parent.name)] = cpu_ticks(int(comm.parent.name))
+        except OSError:  # the process ended since the listing
+            continue
+    return ticks
+
+
+def database_cpu_seconds_since(before: dict[int, int]) -> float:
+    """The CPU PostgreSQL used since `before` was read. A process that ended in between is left
+    out (summing totals, an autovacuum worker that ended would count as negative CPU); one that
+    started counts in full. Anything else using the database shows in it too."""
+    after = database_cpu()
+    return sum(ticks - before.get(pid, 0) for pid, ticks in after.items()) / os.sysconf(
+        "SC_CLK_TCK"
+    )
 
 
 class Stack(Servers):
@@ -455,6 +483,92 @@ def connections(
     return row
 
 
+def catch_up(stack: Stack, changes: int, history_count: int, rounds: int) -> dict[str, Any]:
+    """A member who saw none of a group's last `changes` changes (posts, edits, deletes, read
+    markers, members added, removed and changing role, through the services) comes up to date,
+    one client at a time: by `sync` on its socket, by the REST changes pages, and, for
+    comparison, by loading the chat afresh (the chat, every history page, every members page).
+    Each way runs once per round, in turn, after warm-up rounds; the server's and PostgreSQL's
+    CPU is read around each run."""
+    seeded = seed("catch-up", "200", str(history_count), str(changes), "catch-up")
+    # The server process the client talks to, whose CPU is the run's.
+    server = Servers(stack.processes[:1], stack.ports[:1], "/ws/")
+    ways, out = SPAWN.Queue(), SPAWN.Queue()
+    client = spawn(
+        loadgen.catch_ups,
+        server.urls[0],
+        server.ports[0],
+        seeded["token"],
+        seeded["chat_id"],
+        seeded["since_version"],
+        ways,
+        out,
+    )
+    server.wait_idle()
+    warmup = 3  # the first runs fill caches (PostgreSQL's buffers, the server's imports)
+    runs: dict[str, list[dict[str, Any]]] = {way: [] for way in CATCH_UP_WAYS}
+    try:
+        for round_ in range(warmup + rounds):
+            for way in CATCH_UP_WAYS:
+                server_cpu, database_cpu_before = server.cpu_seconds(), database_cpu()
+                ways.put(way)
+                result = out.get(timeout=300)
+                result["server_cpu_s"] = server.cpu_seconds() - server_cpu
+                result["database_cpu_s"] = database_cpu_seconds_since(database_cpu_before)
+                if round_ >= warmup:
+                    runs[way].append(result)
+    finally:
+        ways.put(None)
+        client.join(30)
+        if client.is_alive():
+            client.kill()
+    owed = seeded["owed"]
+    expected = {
+        "socket": {"version": seeded["version"], **owed},
+        "rest": {"version": seeded["version"], **owed},
+        "full": {
+            "version": seeded["version"],
+            "messages": seeded["last_seq"],
+            "last_seq": seeded["last_seq"],
+            "members": seeded["members"],
+        },
+    }
+    row: dict[str, Any] = {key: seeded[key] for key in ("changes", "owed", "members", "last_seq")}
+    row |= {
+        "changes_behind": changes,
+        "seed_seconds": seeded["seed_seconds"],
+        "rounds": rounds,
+        "warmup_rounds": warmup,
+    }
+    for way, results in runs.items():
+        latency = HdrHistogram(*loadgen.HISTOGRAM_RANGE)
+        complete = 0
+        errors: set[str] = set()
+        for result in results:
+            if "error" in result:
+                errors.add(result["error"])
+                continue
+            latency.record_value(max(1, int(result["seconds"] * 1e6)))
+            # Brought exactly what the feed owed, or loaded the chat as it is: a fast answer
+            # that left something out would otherwise pass for a good one.
+            complete += all(result[key] == value for key, value in expected[way].items())
+        good = [result for result in results if "error" not in result]
+        row[way] = {
+            "runs": len(results),
+            "complete": complete,
+            "errors": sorted(errors)[:5],
+            "requests": good[0]["requests"] if good else None,
+            "latency_ms": latency_summary(latency),
+            "server_cpu_ms": round(
+                1000 * sum(r["server_cpu_s"] for r in good) / max(1, len(good)), 1
+            ),
+            "database_cpu_ms": round(
+                1000 * sum(r["database_cpu_s"] for r in good) / max(1, len(good)), 1
+            ),
+        }
+    return row
+
+
 @contextlib.contextmanager
 def profiled(stack: Stack, seconds: int, name: str) -> Iterator[None]:
     """py-spy samples the first server process while the block runs; the collapsed stacks land
@@ -537,7 +651,7 @@ def transport_ceiling(rates: list[float], seconds: float) -> list[dict[str, Any]
 
 
 def server_scenarios(kind: str, args: argparse.Namespace) -> dict[str, Any]:
-    """Scenarios 1 to 4 (and 5 on daphne) on two server processes of one kind."""
+    """Scenarios 1 to 4 (and 5 and 6 on daphne) on two server processes of one kind."""
     quick, only = args.quick, args.only
     seconds = 3.0 if quick else 8.0
     results: dict[str, Any] = {"server": kind}
@@ -571,6 +685,16 @@ def server_scenarios(kind: str, args: argparse.Namespace) -> dict[str, Any]:
                 for before in (None, last // 2, 100)
                 for rate in ([200.0] if quick else [250.0, 500.0])
             ]
+        # Before the connections, one client at a time on a quiet server: run after them, it
+        # timed what their 10,000 sockets left behind too (p99 twice that of a run alone), and
+        # run first it leaves them as they were (both measured, bench/README.md).
+        if 6 in only and kind == "daphne":
+            results["catch_up"] = catch_up(
+                stack,
+                changes=2_000 if quick else 10_000,
+                history_count=2_000 if quick else 10_000,
+                rounds=10 if quick else 40,
+            )
         if 5 in only and kind == "daphne":
             sockets = 1000 if quick else 10_000
             results["connections"] = connections(stack, sockets, sockets // 2)
@@ -603,7 +727,7 @@ def main() -> None:
     parser.add_argument(
         "--only",
         type=lambda text: {int(n) for n in text.split(",")},
-        default={1, 2, 3, 4, 5},
+        default=SCENARIOS,
         help="scenario numbers, e.g. 3,4: prints their figures as JSON, writes no report",
     )
     parser.add_argument(
@@ -612,7 +736,7 @@ def main() -> None:
     args = parser.parse_args()
     args.profile = args.profile and not args.quick
     kinds = [args.server] if args.server else ["daphne"] if args.quick else ["daphne", "uvicorn"]
-    if args.only != {1, 2, 3, 4, 5}:
+    if args.only != SCENARIOS:
         for kind in kinds:
             print(json.dumps(server_scenarios(kind, args), indent=2))
         return
