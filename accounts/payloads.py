@@ -3,16 +3,20 @@
 from datetime import datetime
 from typing import Any
 
-from rest_framework.fields import DateTimeField
+from django.utils import timezone
 
 from accounts.models import User
 
-# Formats as every DateTimeField of the API does: in the server's time zone, ISO 8601.
-_timestamp = DateTimeField()
-
 
 def timestamp(moment: datetime | None) -> str | None:
-    return None if moment is None else _timestamp.to_representation(moment)
+    """As every DateTimeField of the API formats it: ISO 8601 in the server's time zone, "Z" for
+    UTC. Written out rather than through DRF's field, whose per-call time zone lookup was half of
+    a catch-up's serializing in the profile (bench/README.md); the project never activates
+    another zone, so the default one is the current one."""
+    if moment is None:
+        return None
+    text = moment.astimezone(timezone.get_default_timezone()).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 def user_payload(user: User) -> dict[str, Any]:
@@ -25,7 +29,3 @@ def user_payload(user: User) -> dict[str, Any]:
         "created": timestamp(user.created),
         "updated": timestamp(user.updated),
     }
-
-
-def user_brief_payload(user: User | None) -> dict[str, Any] | None:
-    return None if user is None else {"id": user.pk, "name": user.name}

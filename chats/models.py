@@ -157,6 +157,12 @@ class Message(models.Model):
     def __str__(self) -> str:
         return f"{self.chat_id}#{self.seq}"
 
+    @property
+    def author_name(self) -> str | None:
+        """What a message payload shows of its author; a history row reads it by join
+        (chats.selectors.MessageRow)."""
+        return None if self.user is None else self.user.name
+
 
 class Departure(models.Model):
     """A user who left a chat, was removed from it, or lost it when it was deleted: what the

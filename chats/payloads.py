@@ -5,26 +5,58 @@ object (a count, the last message, the caller's role) its caller passes in, havi
 through a selector, so a payload costs nothing a list has not already paid for.
 """
 
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
 
-from accounts.payloads import timestamp, user_brief_payload, user_payload
+from accounts.payloads import timestamp, user_payload
 from chats.models import Chat, Membership, Message
 
 if TYPE_CHECKING:
     from chats.selectors import ChatChanges, UserChanges
 
 
-def message_payload(message: Message) -> dict[str, Any]:
+class MessageFields(Protocol):
+    """What a message payload reads: a Message, or a history row (chats.selectors.MessageRow)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def chat_id(self) -> int: ...
+    @property
+    def seq(self) -> int: ...
+    @property
+    def version(self) -> int: ...
+    @property
+    def user_id(self) -> int | None: ...
+    @property
+    def author_name(self) -> str | None: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def client_id(self) -> str | None: ...
+    @property
+    def created(self) -> datetime: ...
+    @property
+    def updated(self) -> datetime: ...
+    @property
+    def edited(self) -> bool: ...
+    @property
+    def deleted(self) -> bool: ...
+
+
+def message_payload(message: MessageFields) -> dict[str, Any]:
     """Built directly, not through DRF's fields: every history page, sync batch and event
     serializes messages, and DRF's per-field machinery was a third of a history request's CPU in
     the profile (bench/README.md)."""
     return {
-        "id": message.pk,
+        "id": message.id,
         "chat_id": message.chat_id,
         "seq": message.seq,
         "version": message.version,
         "user_id": message.user_id,
-        "author": user_brief_payload(message.user),
+        "author": None
+        if message.user_id is None
+        else {"id": message.user_id, "name": message.author_name},
         "text": "" if message.deleted else message.text,
         "client_id": message.client_id,
         "created": timestamp(message.created),

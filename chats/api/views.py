@@ -95,7 +95,11 @@ class SearchPagination(ListCursorPagination):
             200: ChatSerializer,
             **error_responses(400, 401, 413),
         },
-        description="For `direct`, an existing chat with that user is returned with 200.",
+        description=(
+            "The creator is owner. For `direct`, an existing chat with that user is returned "
+            "with 200; nobody owns a direct chat: both people are plain members, so neither has "
+            "power over the other's messages, roles or the chat."
+        ),
     ),
     retrieve=extend_schema(
         responses={200: ChatDetailSerializer, **error_responses(401, 404)},
@@ -169,7 +173,7 @@ class ChatViewSet(IdempotentWrites, CurrentUserMixin, viewsets.GenericViewSet):
     @action(detail=True, methods=["get"])
     def changes(self, request: Request, pk: str) -> Response:
         query = validated(ChangesQuerySerializer, request.query_params)
-        changes = selectors.chat_changes(
+        [changes] = selectors.chat_changes(
             user=self.user, chat_id=int(pk), since=query["since"], limit=query["limit"]
         )
         return Response(ChatChangesSerializer(changes).data)
@@ -280,7 +284,12 @@ class MemberViewSet(IdempotentWrites, ChatScopedMixin, viewsets.GenericViewSet):
     ),
     destroy=extend_schema(
         responses={204: None, **error_responses(401, 403, 404)},
-        description="Author, chat owner or admin, or staff. Leaves a tombstone that keeps its seq.",
+        description=(
+            "Author, chat owner or admin: leaves a tombstone that keeps its seq, its text "
+            "erased. A moderator (the remove_message permission) outside those roles removes "
+            "the message instead, as the admin does: audited and restorable. Other staff get 404 "
+            "outside their chats."
+        ),
     ),
 )
 @extend_schema(tags=["messages"], parameters=[CHAT_ID])

@@ -332,13 +332,9 @@ class ChatConsumer(DirectDispatch, AsyncWebsocketConsumer):
             after = messages[-1]["seq"]
 
     async def sync_changes(self, frame: dict[str, Any]) -> None:
-        since = frame["since_version"]
-        for _ in range(SYNC_BATCHES_MAX):
-            changes = await self.read_changes(frame["chat_id"], since, frame["limit"])
+        pages = await self.read_changes(frame["chat_id"], frame["since_version"], frame["limit"])
+        for changes in pages:
             await self.send_frame("changes", ref=frame.get("ref"), **changes)
-            if not changes["has_more"]:
-                return
-            since = changes["version"]
 
     async def on_user_sync(self, frame: dict[str, Any]) -> None:
         changes = await database_sync_to_async(self._user_changes)(frame["since_user_version"])
@@ -365,14 +361,17 @@ class ChatConsumer(DirectDispatch, AsyncWebsocketConsumer):
 
     # --- What subscriptions ask of the socket ---------------------------------------------------
 
-    async def read_changes(self, chat_id: int, since: int, limit: int) -> dict[str, Any]:
-        changes: dict[str, Any] = await database_sync_to_async(self._changes)(chat_id, since, limit)
-        return changes
-
-    def _changes(self, chat_id: int, since: int, limit: int) -> dict[str, Any]:
-        return changes_payload(
-            selectors.chat_changes(user=self.member, chat_id=chat_id, since=since, limit=limit)
+    async def read_changes(self, chat_id: int, since: int, limit: int) -> list[dict[str, Any]]:
+        pages: list[dict[str, Any]] = await database_sync_to_async(self._changes)(
+            chat_id, since, limit
         )
+        return pages
+
+    def _changes(self, chat_id: int, since: int, limit: int) -> list[dict[str, Any]]:
+        pages = selectors.chat_changes(
+            user=self.member, chat_id=chat_id, since=since, limit=limit, pages=SYNC_BATCHES_MAX
+        )
+        return [changes_payload(changes) for changes in pages]
 
     async def read_history(
         self, chat_id: int, after: int, limit: int

@@ -2,7 +2,7 @@
 
 FRAME_MAX_BYTES = 64 * 1024
 SYNC_LIMIT_MAX = 100  # messages in one sync.batch
-SYNC_BATCHES_MAX = 10  # sync.batch frames in answer to one sync
+SYNC_BATCHES_MAX = 10  # sync.batch or changes frames in answer to one sync
 
 CLOSE_TOO_BIG = 1009
 CLOSE_UNAUTHENTICATED = 4401

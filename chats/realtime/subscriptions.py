@@ -24,7 +24,7 @@ from chatproject import metrics
 from chats.realtime import events
 from chats.realtime.events import ChannelEvent
 from chats.realtime.fanout import Fanout
-from chats.realtime.protocol import CLOSE_UNAVAILABLE, SYNC_BATCHES_MAX
+from chats.realtime.protocol import CLOSE_UNAVAILABLE
 from chats.realtime.streams import ChatStream
 from chats.selectors import CHANGES_LIMIT_DEFAULT
 
@@ -41,9 +41,9 @@ class Socket(Protocol):
 
     async def close(self, code: int | None = None, reason: str | None = None) -> None: ...
 
-    async def read_changes(self, chat_id: int, since: int, limit: int) -> dict[str, Any]:
-        """The chat's changes after a version, as GET .../changes/ answers, if the socket's user
-        may read the chat (else NotFound)."""
+    async def read_changes(self, chat_id: int, since: int, limit: int) -> list[dict[str, Any]]:
+        """The chat's changes after a version, in the pages that one `sync` answers (each as
+        GET .../changes/ answers), if the socket's user may read the chat (else NotFound)."""
         ...
 
 
@@ -209,22 +209,20 @@ class Subscriptions:
         if stream is None:
             return
         self._cancel_gap_timer(chat_id)
-        for _ in range(SYNC_BATCHES_MAX):
-            try:
-                changes = await self.socket.read_changes(
-                    chat_id, stream.last_version, CHANGES_LIMIT_DEFAULT
-                )
-            except exceptions.NotFound:
-                # The user left (or the chat went) before this socket caught up: stop following
-                # it here, as its unsubscribe would, which may yet come or may have come first.
-                self.unfollow_chat(chat_id)
-                return
+        try:
+            pages = await self.socket.read_changes(
+                chat_id, stream.last_version, CHANGES_LIMIT_DEFAULT
+            )
+        except exceptions.NotFound:
+            # The user left (or the chat went) before this socket caught up: stop following
+            # it here, as its unsubscribe would, which may yet come or may have come first.
+            self.unfollow_chat(chat_id)
+            return
+        for changes in pages:
             if changes["version"] <= stream.last_version:
                 break
             await self.socket.send_shared(events.encode_frame("changes", **changes))
             await self._send_all(stream.advance(changes["version"]))
-            if not changes["has_more"]:
-                break
 
     async def _send_all(self, frames: list[str]) -> None:
         for frame in frames:

@@ -82,7 +82,8 @@ def _direct_chat_get_or_create(*, creator: User, member_ids: set[int]) -> tuple[
             chat = Chat.objects.create(
                 chat_type=ChatType.DIRECT, direct_key=key, creator=creator, version=1
             )
-            _memberships_create(chat, {creator.pk: Role.OWNER, other.pk: Role.MEMBER})
+            # Both plain members: neither has power over the other's messages, roles or the chat.
+            _memberships_create(chat, {creator.pk: Role.MEMBER, other.pk: Role.MEMBER})
     except IntegrityError:  # the other user opened the same chat a moment ago
         return Chat.objects.get(direct_key=key), False
     return chat, True

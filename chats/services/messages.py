@@ -7,9 +7,13 @@ from rest_framework import exceptions
 
 from accounts.models import User
 from chats.models import MANAGER_ROLES, Chat, ChatType, Membership, Message
+from chats.moderation.services import message_remove
 from chats.realtime import events
 from chats.services.access import membership_get, require_role
 from chats.services.versions import chat_post_next, chat_version_next
+
+# The audit entry's reason when a moderator deletes through REST, which takes no body.
+REMOVED_THROUGH_API = "Deleted by a moderator through the API."
 
 
 def _message_by_client_id(chat: Chat, user: User, client_id: str) -> Message | None:
@@ -80,10 +84,21 @@ def message_edit(*, message: Message, actor: User, text: str) -> Message:
 @transaction.atomic
 def message_delete(*, message: Message, actor: User) -> None:
     """Tombstone a message: it keeps its seq, and its text is erased from the row (an open
-    report about it keeps its own copy as evidence, until it closes)."""
-    if message.user_id != actor.pk and not actor.is_staff:
-        membership = membership_get(chat=message.chat, user=actor)
-        require_role(membership, MANAGER_ROLES, "delete other people's messages")
+    report about it keeps its own copy as evidence, until it closes).
+
+    Someone else's message is deleted so by the chat's owner or an admin. A moderator (the
+    remove_message permission) who is neither removes it instead, as the admin does: audited and
+    restorable. Anyone else, staff included, may not."""
+    if message.user_id != actor.pk:
+        membership = Membership.objects.filter(chat_id=message.chat_id, user=actor).first()
+        if membership is None or membership.role not in MANAGER_ROLES:
+            if actor.has_perm("chats.remove_message"):
+                if not message.deleted:  # as a delete is, a second one is a no-op
+                    message_remove(message=message, moderator=actor, reason=REMOVED_THROUGH_API)
+                return
+            if membership is None:
+                raise exceptions.NotFound("No such chat.")
+            require_role(membership, MANAGER_ROLES, "delete other people's messages")
     version = chat_version_next(message.chat_id)
     message.refresh_from_db(fields=["deleted"])  # under the chat's lock, as in message_edit
     if message.deleted:

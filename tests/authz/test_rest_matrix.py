@@ -78,7 +78,7 @@ GROUP = table(
     GET    chats/{chat}/messages/                | 401  401   404        200    200   200   404
     POST   chats/{chat}/messages/                | 401  401   404        201    201   201   404
     PATCH  chats/{chat}/messages/{msg}/          | 401  401   404        403    403   403   404
-    DELETE chats/{chat}/messages/{msg}/          | 401  401   404        403    204   204   204
+    DELETE chats/{chat}/messages/{msg}/          | 401  401   404        403    204   204   404
     POST   chats/{chat}/messages/{msg}/report/   | 401  401   404        201    201   201   404
     GET    chats/{chat}/scheduled/               | 401  401   404        200    200   200   404
     POST   chats/{chat}/scheduled/               | 401  401   404        201    201   201   404
@@ -109,7 +109,7 @@ CHANNEL = table(
     GET    chats/{chat}/messages/                | 401  401   404        200    200   200   404
     POST   chats/{chat}/messages/                | 401  401   404        403    201   201   404
     PATCH  chats/{chat}/messages/{msg}/          | 401  401   404        403    403   403   404
-    DELETE chats/{chat}/messages/{msg}/          | 401  401   404        403    204   204   204
+    DELETE chats/{chat}/messages/{msg}/          | 401  401   404        403    204   204   404
     POST   chats/{chat}/messages/{msg}/report/   | 401  401   404        201    201   201   404
     GET    chats/{chat}/scheduled/               | 401  401   404        200    200   200   404
     POST   chats/{chat}/scheduled/               | 401  401   404        403    201   201   404
@@ -123,27 +123,28 @@ CHANNEL = table(
 
 # Only the owner changes roles (API.md), so an admin may not remove the owner either: that would
 # hand the chat to someone else. The owner removing themselves is leaving (204, an admin inherits).
-# A direct chat always has exactly its two members: nobody joins or leaves (400), and a plain
-# member who tries to remove the other may not (403) before the chat's kind even matters. Olivia
-# opened it, so she is its owner; the "other user" is whichever of the two is not calling.
+# A direct chat always has exactly its two members: nobody joins or leaves (400), and neither of
+# the two has power over the other: no roles, no deleting the other's messages or the chat (403,
+# before the chat's kind even matters). Olivia opened it, yet she is a plain member like Mia; the
+# "other user" is whichever of the two is not calling. Plain staff is no moderator (SECURITY.md).
 DIRECT = table(
     "direct",
     """
     # request                                      anon deact non-member member admin owner staff
     GET    chats/{chat}/                         | 401  401   404        200    -     200   404
-    PATCH  chats/{chat}/                         | 401  401   404        403    -     200   404
-    DELETE chats/{chat}/                         | 401  401   404        403    -     204   404
+    PATCH  chats/{chat}/                         | 401  401   404        403    -     403   404
+    DELETE chats/{chat}/                         | 401  401   404        403    -     403   404
     POST   chats/{chat}/read/                    | 401  401   404        204    -     204   404
     GET    chats/{chat}/members/                 | 401  401   404        200    -     200   404
-    POST   chats/{chat}/members/                 | 401  401   404        403    -     400   404
-    POST   chats/{chat}/members/ (as admin)      | 401  401   404        403    -     400   404
-    PATCH  chats/{chat}/members/{target}/        | 401  401   404        403    -     200   404
-    DELETE chats/{chat}/members/{target}/        | 401  401   404        403    -     400   404
+    POST   chats/{chat}/members/                 | 401  401   404        403    -     403   404
+    POST   chats/{chat}/members/ (as admin)      | 401  401   404        403    -     403   404
+    PATCH  chats/{chat}/members/{target}/        | 401  401   404        403    -     403   404
+    DELETE chats/{chat}/members/{target}/        | 401  401   404        403    -     403   404
     DELETE chats/{chat}/members/{me}/            | 401  401   404        400    -     400   404
     GET    chats/{chat}/messages/                | 401  401   404        200    -     200   404
     POST   chats/{chat}/messages/                | 401  401   404        201    -     201   404
     PATCH  chats/{chat}/messages/{msg}/          | 401  401   404        403    -     403   404
-    DELETE chats/{chat}/messages/{msg}/          | 401  401   404        403    -     204   204
+    DELETE chats/{chat}/messages/{msg}/          | 401  401   404        403    -     403   404
     POST   chats/{chat}/messages/{msg}/report/   | 401  401   404        201    -     201   404
     GET    chats/{chat}/scheduled/               | 401  401   404        200    -     200   404
     POST   chats/{chat}/scheduled/               | 401  401   404        201    -     201   404
@@ -348,11 +349,19 @@ def _check_scheduled(w: World, response: Response) -> None:
     assert (row.chat_id, row.user_id) == (w.chat.pk, _caller(w).pk)
 
 
+def _members_of_new_chat(response: Response) -> set[tuple[int, str]]:
+    chat_id = response.json()["id"]
+    return set(Membership.objects.filter(chat_id=chat_id).values_list("user_id", "role"))
+
+
 def _check_new_chat(w: World, response: Response) -> None:
-    members = set(
-        Membership.objects.filter(chat_id=response.json()["id"]).values_list("user_id", "role")
-    )
+    members = _members_of_new_chat(response)
     assert members == {(_caller(w).pk, Role.OWNER), (w.users["tom"].pk, Role.MEMBER)}
+
+
+def _check_new_direct_chat(w: World, response: Response) -> None:
+    members = _members_of_new_chat(response)
+    assert members == {(_caller(w).pk, Role.MEMBER), (w.users["tom"].pk, Role.MEMBER)}
 
 
 EFFECTS: dict[str, Callable[[World, Response], None]] = {
@@ -362,7 +371,7 @@ EFFECTS: dict[str, Callable[[World, Response], None]] = {
     "POST auth/logout/": _check_logout_own,
     "GET chats/": _check_chat_list,
     "POST chats/": _check_new_chat,
-    "POST chats/ (direct)": _check_new_chat,
+    "POST chats/ (direct)": _check_new_direct_chat,
     "GET messages/search/?q=sun": _check_search,
     "GET messages/search/?q=sun&chat_id={chat}": _check_search,
     "PATCH chats/{chat}/": _check_chat_renamed,

@@ -5,8 +5,8 @@ Wendy is a member who has already reported Tom's message. Tom is the "other user
 the callers go after: his message, his scheduled message, his membership. Nick is in no chat yet
 (someone to add), Oscar is in no chat at all (the non-member) and Sam is staff, in no chat.
 
-A direct chat has only Olivia (who opened it, so its owner) and Mia. There the other user is
-whichever of the two is not calling, and nobody is admin.
+A direct chat has only Olivia (who opened it, yet a plain member like Mia: nobody owns a direct
+chat) and Mia. There the other user is whichever of the two is not calling.
 
 Every caller with an account also owns a group of their own, "Mine", so that a request can pair a
 chat the caller may act in with an object from another chat (`chats/{mine}/messages/{msg}/`).

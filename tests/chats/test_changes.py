@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from accounts.models import User
+from chats import selectors
 from chats.models import Chat, Role
 from chats.moderation.services import message_remove, message_restore
 from chats.services.chats import chat_delete, chat_update
@@ -245,6 +246,27 @@ def test_the_feed_costs_the_same_queries_for_1_or_200_changed_items(
 # Authentication, the chat with the caller's fields and its last message, where the page ends,
 # then its messages, members and departures.
 FEED_QUERIES = 7
+
+
+def test_pages_read_together_read_the_chat_once_and_end_at_its_version(
+    user: User, other_user: User
+) -> None:
+    """What one socket `sync` answers: several pages, which all show the chat as it was read, and
+    the last of which ends at that chat's version."""
+    chat = chat_factory(user, [other_user])
+    since = versions_of(chat)
+    for n in range(12):
+        message_send(chat=chat, user=other_user, text=f"m{n}")
+
+    with CaptureQueriesContext(connection) as queries:
+        pages = selectors.chat_changes(user=user, chat_id=chat.pk, since=since, limit=5, pages=10)
+
+    chat_reads = [q for q in queries if q["sql"].startswith('SELECT "chats_chat"."id"')]
+    assert len(chat_reads) == 1
+    assert len(pages) > 2
+    assert [page.has_more for page in pages] == [True] * (len(pages) - 1) + [False]
+    assert pages[-1].version == versions_of(chat)
+    assert sum(len(page.messages) for page in pages) == 12
 
 
 # --- The user's feed ------------------------------------------------------------------------------

@@ -110,8 +110,9 @@ def test_opening_a_direct_chat(api: APIClient, user: User, other_user: User) -> 
     chat = response.json()
     assert chat["chat_type"] == "direct"
     assert chat["member_count"] == 2
-    assert chat["my_role"] == "owner"
-    assert roles(chat["id"]) == {"alice": "owner", "bob": "member"}
+    # Nobody owns a direct chat: neither person has power over the other's messages.
+    assert chat["my_role"] == "member"
+    assert roles(chat["id"]) == {"alice": "member", "bob": "member"}
 
 
 def test_opening_an_existing_direct_chat_again_returns_it_with_200(

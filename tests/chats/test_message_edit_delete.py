@@ -12,7 +12,6 @@ from accounts.models import User
 from chats.models import Chat, Message, Report, Role
 from chats.services.members import member_remove, member_role_set
 from chats.services.messages import message_delete, message_send
-from tests.chats.conftest import MakeUser
 from tests.factories import chat_factory, messages_factory
 
 
@@ -133,27 +132,6 @@ def test_the_author_the_owner_or_an_admin_deletes_a_message(
     assert response.status_code == 204
     bobs_message.refresh_from_db()
     assert (bobs_message.seq, bobs_message.deleted) == (2, True)
-
-
-def test_staff_delete_messages_in_chats_they_are_not_in(
-    api_for: Callable[[User], APIClient], make_user: MakeUser, bobs_message: Message
-) -> None:
-    moderator = make_user(login="mod", is_staff=True)
-
-    response = api_for(moderator).delete(url(bobs_message))
-
-    assert response.status_code == 204
-    bobs_message.refresh_from_db()
-    assert bobs_message.deleted is True
-
-
-def test_staff_still_get_404_for_a_message_that_does_not_exist(
-    api_for: Callable[[User], APIClient], make_user: MakeUser, team: Chat
-) -> None:
-    moderator = make_user(login="mod", is_staff=True)
-
-    assert api_for(moderator).delete(f"/api/chats/{team.pk}/messages/123456/").status_code == 404
-    assert api_for(moderator).delete("/api/chats/123456/messages/1/").status_code == 404
 
 
 def test_a_tombstone_keeps_its_seq_with_empty_text(

@@ -11,10 +11,10 @@ import pytest
 from rest_framework.test import APIClient
 
 from accounts.models import User
-from chats.models import AuditAction, AuditEntry, Message, Report, ReportStatus
-from chats.moderation.services import report_create
+from chats.models import AuditAction, AuditEntry, Chat, Message, Report, ReportStatus
+from chats.moderation.services import message_restore, report_create
 from chats.services.messages import message_delete
-from tests.moderation.conftest import AdminFor, Event, run_action
+from tests.moderation.conftest import AdminFor, Event, MakeUser, run_action
 
 
 def history(api: APIClient, message: Message) -> dict[str, Any]:
@@ -196,3 +196,62 @@ def test_an_action_on_too_many_messages_at_once_changes_nothing(
 
     assert shown == ["Select at most 1 rows at a time. Nothing changed."]
     assert not Message.objects.filter(deleted=True).exists()
+
+
+# --- Through REST -------------------------------------------------------------------------------
+
+
+def test_a_moderator_deleting_through_rest_removes_the_message_audited_and_restorable(
+    api_for: Callable[[User], APIClient], mo: User, spam: Message, other_user: User
+) -> None:
+    """Mo is in no chat. A DELETE from him is a moderator's removal: the text stays in the row,
+    an audit entry says who, and a restore brings it back."""
+    response = api_for(mo).delete(f"/api/chats/{spam.chat_id}/messages/{spam.pk}/")
+
+    assert response.status_code == 204
+    assert history(api_for(other_user), spam) == {"seq": 2, "text": "", "deleted": True}
+    spam.refresh_from_db()
+    assert (spam.text, spam.removed_by) == ("buy cheap pills", mo)
+    entry = AuditEntry.objects.get()
+    assert (entry.moderator, entry.action, entry.target_message) == (
+        mo,
+        AuditAction.MESSAGE_REMOVE,
+        spam,
+    )
+    message_restore(message=spam, moderator=mo)
+    assert history(api_for(other_user), spam) == {
+        "seq": 2,
+        "text": "buy cheap pills",
+        "deleted": False,
+    }
+
+
+def test_a_moderator_deleting_an_already_deleted_message_is_a_no_op(
+    api_for: Callable[[User], APIClient], mo: User, spam: Message, mallory: User
+) -> None:
+    message_delete(message=spam, actor=mallory)
+
+    response = api_for(mo).delete(f"/api/chats/{spam.chat_id}/messages/{spam.pk}/")
+
+    assert response.status_code == 204
+    assert not AuditEntry.objects.exists()
+
+
+def test_staff_without_the_moderation_permission_cannot_delete_anything(
+    api_for: Callable[[User], APIClient], make_user: MakeUser, spam: Message
+) -> None:
+    """Finding 6 of the security review: any is_staff user could delete any message."""
+    sam = make_user(login="sam", is_staff=True)
+
+    response = api_for(sam).delete(f"/api/chats/{spam.chat_id}/messages/{spam.pk}/")
+
+    assert response.status_code == 404  # not in the chat, and no moderator
+    spam.refresh_from_db()
+    assert (spam.deleted, spam.text) == (False, "buy cheap pills")
+
+
+def test_a_moderator_still_gets_404_for_a_message_that_does_not_exist(
+    api_for: Callable[[User], APIClient], mo: User, team: Chat
+) -> None:
+    assert api_for(mo).delete(f"/api/chats/{team.pk}/messages/123456/").status_code == 404
+    assert api_for(mo).delete("/api/chats/123456/messages/1/").status_code == 404
