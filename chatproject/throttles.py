@@ -7,7 +7,9 @@ from typing import cast
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.forms import AuthenticationForm
 from django.core.cache import cache
+from django.http import HttpRequest
 from redis.exceptions import RedisError
 from rest_framework import exceptions
 from rest_framework.request import Request
@@ -127,6 +129,37 @@ def message_send_throttle(user: AbstractBaseUser) -> None:
     request = cast(Request, SimpleNamespace(method="POST", user=user))
     if not throttle.allow_request(request, cast(APIView, None)):
         raise exceptions.Throttled(throttle.wait())
+
+
+TOO_MANY = "Too many attempts. Try again in {seconds} seconds."
+
+
+def form_throttle_wait(request: HttpRequest, *throttles: SimpleRateThrottle) -> int | None:
+    """Seconds to wait if any of the API's throttles refuses this form post (a page's sign-in or
+    sign-up, the admin's login), else None: the same budgets as the API's, counted together.
+
+    The throttles read the client address from META and the login from `data`, as in the API.
+    """
+    adapted = cast(
+        Request, SimpleNamespace(META=request.META, headers=request.headers, data=request.POST)
+    )
+    waits = [
+        throttle.wait() or 1
+        for throttle in throttles
+        if not throttle.allow_request(adapted, cast(APIView, None))
+    ]
+    return int(max(waits)) + 1 if waits else None
+
+
+def refused_login_form(
+    form_class: type[AuthenticationForm], request: HttpRequest, wait: int
+) -> AuthenticationForm:
+    """A sign-in form that says to wait, with the login typed in: unbound, so that the refused
+    attempt's password is never even checked."""
+    form = form_class(request, initial={"username": request.POST.get("username", "")})
+    form.cleaned_data = {}  # add_error expects it, and an unbound form never cleans
+    form.add_error(None, TOO_MANY.format(seconds=wait))
+    return form
 
 
 async def typing_allowed(*, user_id: int, chat_id: int) -> bool:

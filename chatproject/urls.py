@@ -4,6 +4,7 @@ from django.urls import URLPattern, URLResolver, include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from chatproject.admin_login import admin_login
 from chatproject.health import healthz
 from chatproject.metrics import metrics_view
 from chatproject.paths import id_group
@@ -18,6 +19,7 @@ api_patterns: list[URLPattern | URLResolver] = [
 
 urlpatterns = [
     path("api/", include(api_patterns)),
+    path("admin/login/", admin_login, name="admin_login"),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     path("metrics", metrics_view, name="metrics"),

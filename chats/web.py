@@ -6,7 +6,6 @@ accounts.services.user_register, the room's access check through chats.selectors
 share the API's rate limits, so a page is no way around them.
 """
 
-from types import SimpleNamespace
 from typing import Any, cast
 
 from django import forms
@@ -18,36 +17,21 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from rest_framework import exceptions
-from rest_framework.request import Request
-from rest_framework.throttling import SimpleRateThrottle
-from rest_framework.views import APIView
 
 from accounts import services as account_services
 from accounts.management.commands.demo_users import DEMO_PASSWORD, DEMO_USERS
 from accounts.models import LOGIN_PATTERN, User
 from accounts.services import user_register
-from chatproject.throttles import LoginAddressThrottle, LoginUserThrottle, RegisterThrottle
+from chatproject.throttles import (
+    TOO_MANY,
+    LoginAddressThrottle,
+    LoginUserThrottle,
+    RegisterThrottle,
+    form_throttle_wait,
+    refused_login_form,
+)
 from chats import selectors
 from chats.models import ChatType
-
-TOO_MANY = "Too many attempts. Try again in {seconds} seconds."
-
-
-def _throttle_wait(request: HttpRequest, *throttles: SimpleRateThrottle) -> int | None:
-    """Seconds to wait if any of the API's throttles refuses this form post, else None.
-
-    The throttles read the client address from META and the login from `data`, as in the API.
-    """
-    adapted = cast(
-        Request, SimpleNamespace(META=request.META, headers=request.headers, data=request.POST)
-    )
-    waits = [
-        throttle.wait() or 1
-        for throttle in throttles
-        if not throttle.allow_request(adapted, cast(APIView, None))
-    ]
-    return int(max(waits)) + 1 if waits else None
-
 
 # --- Sign in, sign up, sign out -----------------------------------------------------------------
 
@@ -65,10 +49,9 @@ class LoginView(auth_views.LoginView):
         return context
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        wait = _throttle_wait(request, LoginAddressThrottle(), LoginUserThrottle())
+        wait = form_throttle_wait(request, LoginAddressThrottle(), LoginUserThrottle())
         if wait is not None:
-            form = self.get_form()
-            form.add_error(None, TOO_MANY.format(seconds=wait))
+            form = refused_login_form(self.get_form_class(), request, wait)
             response = self.render_to_response(self.get_context_data(form=form))
             response.status_code = 429
             response["Retry-After"] = str(wait)
@@ -121,7 +104,7 @@ def register(request: HttpRequest) -> HttpResponse:
     form = RegisterForm(request.POST if request.method == "POST" else None)
     status = 200
     if request.method == "POST":
-        wait = _throttle_wait(request, RegisterThrottle())
+        wait = form_throttle_wait(request, RegisterThrottle())
         if wait is not None:
             form.is_valid()
             form.add_error(None, TOO_MANY.format(seconds=wait))

@@ -294,3 +294,41 @@ def test_guessing_the_old_password_with_a_stolen_token_is_cut_off(
     assert_throttled(response)
     user.refresh_from_db()
     assert user.check_password(PASSWORD)
+
+
+def admin_sign_in(client: APIClient, login: str, password: str) -> Any:
+    return client.post(
+        "/admin/login/?next=/admin/",
+        {"username": login, "password": password},
+        REMOTE_ADDR="203.0.113.9",
+    )
+
+
+@pytest.mark.django_db
+def test_the_admin_login_is_limited_like_the_api_login_and_counted_with_it(
+    anon: APIClient, throttle_rates: Rates
+) -> None:
+    """Finding 4 of the security review: 30 wrong superuser passwords were answered 200 in the
+    admin, and the right one then worked."""
+    User.objects.create_superuser("root", PASSWORD, name="Root")
+    with throttle_rates(login_user="3/min"):
+        assert sign_in(anon, "root", "wrong-1").status_code == 401  # the API's count
+        assert admin_sign_in(anon, "root", "wrong-2").status_code == 200  # the form, again
+        assert admin_sign_in(anon, "root", "wrong-3").status_code == 200
+
+        refused = admin_sign_in(anon, "root", PASSWORD)
+
+    assert refused.status_code == 429
+    assert int(refused["Retry-After"]) > 0
+    assert b"Too many attempts" in refused.content
+    assert anon.get("/admin/").status_code == 302  # not signed in: back to the login page
+
+
+@pytest.mark.django_db
+def test_the_admin_login_still_signs_in_within_the_budget(anon: APIClient) -> None:
+    User.objects.create_superuser("root", PASSWORD, name="Root")
+
+    response = admin_sign_in(anon, "root", PASSWORD)
+
+    assert response.status_code == 302
+    assert anon.get("/admin/").status_code == 200
