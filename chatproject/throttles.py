@@ -12,6 +12,7 @@ from django.core.cache import cache
 from django.http import HttpRequest
 from redis.exceptions import RedisError
 from rest_framework import exceptions
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
@@ -114,20 +115,35 @@ class PasswordChangeThrottle(FixedWindowThrottle):
         return self.cache_format % {"scope": self.scope, "ident": request.user.pk}
 
 
-class MessageSendThrottle(SettingsRateThrottle):
-    scope = "message_send"
+class WriteThrottle(FixedWindowThrottle):
+    """Per-user limits on writes, one budget for each kind: a view maps its actions to the kinds
+    in `write_scopes` (the rate names of REST_FRAMEWORK's DEFAULT_THROTTLE_RATES), and a socket
+    frame that makes the same write spends the same budget (`write_throttle`). Reads pass."""
+
+    def get_rate(self) -> str | None:
+        return None if self.scope is None else super().get_rate()
+
+    def allow_request(self, request: Request, view: APIView) -> bool:
+        if request.method in SAFE_METHODS:
+            return True
+        self.scope = getattr(view, "write_scopes", {}).get(getattr(view, "action", None))
+        if self.scope is None:
+            return True
+        self.rate = self.get_rate()
+        return super().allow_request(request, view)
 
     def get_cache_key(self, request: Request, view: APIView) -> str | None:
-        if request.method != "POST" or not request.user.is_authenticated:
+        if not request.user.is_authenticated:
             return None
         return self.cache_format % {"scope": self.scope, "ident": request.user.pk}
 
 
-def message_send_throttle(user: AbstractBaseUser) -> None:
-    """The REST limit on posting, applied to the socket's message.send too: one budget per user."""
-    throttle = MessageSendThrottle()
+def write_throttle(user: AbstractBaseUser, scope: str) -> None:
+    """A socket's write against the same per-user budget as the REST one (raises Throttled)."""
+    throttle = WriteThrottle()
     request = cast(Request, SimpleNamespace(method="POST", user=user))
-    if not throttle.allow_request(request, cast(APIView, None)):
+    view = cast(APIView, SimpleNamespace(action="write", write_scopes={"write": scope}))
+    if not throttle.allow_request(request, view):
         raise exceptions.Throttled(throttle.wait())
 
 

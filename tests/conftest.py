@@ -1,11 +1,13 @@
 import os
 from collections.abc import Callable, Iterator
-from typing import cast
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any, cast
 
 import pytest
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
+from django.test import override_settings
 from rest_framework.test import APIClient
 
 from accounts.models import User
@@ -70,3 +72,20 @@ def api_for(db: None) -> Callable[[User], APIClient]:
 @pytest.fixture
 def api(api_for: Callable[[User], APIClient], user: User) -> APIClient:
     return api_for(user)
+
+
+@pytest.fixture
+def throttle_rates() -> Callable[..., AbstractContextManager[None]]:
+    """`with throttle_rates(login="3/min"):` lowers the named rates and keeps the others."""
+
+    @contextmanager
+    def lowered(**rates: str) -> Iterator[None]:
+        config = cast(dict[str, Any], settings.REST_FRAMEWORK)
+        merged = {**config["DEFAULT_THROTTLE_RATES"], **rates}
+        with override_settings(REST_FRAMEWORK={**config, "DEFAULT_THROTTLE_RATES": merged}):
+            yield
+
+    return lowered
+
+
+Rates = Callable[..., AbstractContextManager[None]]

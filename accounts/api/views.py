@@ -31,6 +31,7 @@ from chatproject.throttles import (
     LoginUserThrottle,
     PasswordChangeThrottle,
     RegisterThrottle,
+    WriteThrottle,
 )
 
 
@@ -125,6 +126,8 @@ class UserViewSet(
     serializer_class = UserSerializer
     pagination_class = ListCursorPagination
     lookup_value_regex = ID_PATTERN
+    throttle_classes = (WriteThrottle,)
+    write_scopes = {"me": "profile"}
 
     def get_queryset(self) -> QuerySet[User]:
         if self.action == "list":
@@ -139,7 +142,7 @@ class UserViewSet(
     @extend_schema(
         methods=["PATCH"],
         request=UserUpdateSerializer,
-        responses={200: UserSerializer, **error_responses(400, 401, 413)},
+        responses={200: UserSerializer, **error_responses(400, 401, 413, 429)},
     )
     @action(detail=False, methods=["get", "patch"])
     def me(self, request: Request) -> Response:

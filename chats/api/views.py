@@ -16,7 +16,7 @@ from chatproject.idempotency import IdempotentWrites
 from chatproject.openapi import error_responses
 from chatproject.pagination import ListCursorPagination
 from chatproject.paths import ID_PATTERN
-from chatproject.throttles import MessageSendThrottle
+from chatproject.throttles import WriteThrottle
 from chats import selectors
 from chats.api.serializers import (
     ChangesQuerySerializer,
@@ -117,6 +117,8 @@ class SearchPagination(ListCursorPagination):
 @extend_schema(tags=["chats"])
 class ChatViewSet(IdempotentWrites, CurrentUserMixin, viewsets.GenericViewSet):
     serializer_class = ChatSerializer
+    throttle_classes = (WriteThrottle,)
+    write_scopes = {"read": "read"}
     pagination_class = ChatPagination
     lookup_value_regex = ID_PATTERN
 
@@ -180,7 +182,7 @@ class ChatViewSet(IdempotentWrites, CurrentUserMixin, viewsets.GenericViewSet):
 
     @extend_schema(
         request=ReadSerializer,
-        responses={204: None, **error_responses(400, 401, 404, 413)},
+        responses={204: None, **error_responses(400, 401, 404, 413, 429)},
         description="Moves my read marker forward to `seq`. It never moves back.",
     )
     @action(detail=True, methods=["post"])
@@ -279,11 +281,11 @@ class MemberViewSet(IdempotentWrites, ChatScopedMixin, viewsets.GenericViewSet):
     ),
     partial_update=extend_schema(
         request=MessageEditSerializer,
-        responses={200: MessageSerializer, **error_responses(400, 401, 403, 404, 413)},
+        responses={200: MessageSerializer, **error_responses(400, 401, 403, 404, 413, 429)},
         description="Author only.",
     ),
     destroy=extend_schema(
-        responses={204: None, **error_responses(401, 403, 404)},
+        responses={204: None, **error_responses(401, 403, 404, 429)},
         description=(
             "Author, chat owner or admin: leaves a tombstone that keeps its seq, its text "
             "erased. A moderator (the remove_message permission) outside those roles removes "
@@ -295,7 +297,12 @@ class MemberViewSet(IdempotentWrites, ChatScopedMixin, viewsets.GenericViewSet):
 @extend_schema(tags=["messages"], parameters=[CHAT_ID])
 class MessageViewSet(IdempotentWrites, ChatScopedMixin, viewsets.GenericViewSet):
     serializer_class = MessageSerializer
-    throttle_classes = (MessageSendThrottle,)
+    throttle_classes = (WriteThrottle,)
+    write_scopes = {
+        "create": "message_send",
+        "partial_update": "message_edit",
+        "destroy": "message_delete",
+    }
     lookup_value_regex = ID_PATTERN
 
     # Not named "list": drf-spectacular documents a list action's answer as an array, and the

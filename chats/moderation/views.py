@@ -7,6 +7,7 @@ from rest_framework.response import Response
 
 from chatproject.idempotency import IdempotentWrites
 from chatproject.openapi import error_responses
+from chatproject.throttles import WriteThrottle
 from chats import selectors
 from chats.api.serializers import ReportCreateSerializer, ReportSerializer
 from chats.api.views import CHAT_ID, ChatScopedMixin, validated
@@ -18,6 +19,8 @@ MESSAGE_ID = OpenApiParameter("message_id", int, OpenApiParameter.PATH)
 @extend_schema(tags=["moderation"], parameters=[CHAT_ID, MESSAGE_ID])
 class MessageReportViewSet(IdempotentWrites, ChatScopedMixin, viewsets.GenericViewSet):
     serializer_class = ReportSerializer
+    throttle_classes = (WriteThrottle,)
+    write_scopes = {"create": "report"}
 
     @extend_schema(
         summary="Report a message to the moderators",
@@ -25,7 +28,7 @@ class MessageReportViewSet(IdempotentWrites, ChatScopedMixin, viewsets.GenericVi
         responses={
             201: ReportSerializer,
             200: ReportSerializer,
-            **error_responses(400, 401, 404, 413),
+            **error_responses(400, 401, 404, 413, 429),
         },
         description=(
             "Any member may report another member's message; it joins the moderators' queue in "

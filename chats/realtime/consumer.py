@@ -303,7 +303,7 @@ class ChatConsumer(DirectDispatch, AsyncWebsocketConsumer):
 
     def _message_send(self, frame: dict[str, Any]) -> dict[str, Any]:
         self.check_credentials()
-        throttles.message_send_throttle(self.member)
+        throttles.write_throttle(self.member, "message_send")
         chat = selectors.chat_access(user=self.member, chat_id=frame["chat_id"])
         message, _ = message_send(
             chat=chat, user=self.member, text=frame["text"], client_id=frame.get("client_id")
@@ -356,6 +356,7 @@ class ChatConsumer(DirectDispatch, AsyncWebsocketConsumer):
 
     def _read(self, frame: dict[str, Any]) -> None:
         self.check_credentials()
+        throttles.write_throttle(self.member, "read")
         chat = selectors.chat_access(user=self.member, chat_id=frame["chat_id"])
         read_mark(chat=chat, user=self.member, seq=frame["seq"])
 

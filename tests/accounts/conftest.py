@@ -1,10 +1,7 @@
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
-from typing import Any, cast
+from collections.abc import Callable
+from typing import Any
 
 import pytest
-from django.conf import settings
-from django.test import override_settings
 from rest_framework.test import APIClient
 
 from accounts.models import User
@@ -49,17 +46,3 @@ def bearer() -> Callable[[str], APIClient]:
         return client
 
     return make
-
-
-@pytest.fixture
-def throttle_rates() -> Callable[..., AbstractContextManager[None]]:
-    """`with throttle_rates(login="3/min"):` lowers the named rates and keeps the others."""
-
-    @contextmanager
-    def lowered(**rates: str) -> Iterator[None]:
-        config = cast(dict[str, Any], settings.REST_FRAMEWORK)
-        merged = {**config["DEFAULT_THROTTLE_RATES"], **rates}
-        with override_settings(REST_FRAMEWORK={**config, "DEFAULT_THROTTLE_RATES": merged}):
-            yield
-
-    return lowered

@@ -6,7 +6,7 @@ import pytest
 from django.test import override_settings
 
 from chats.models import ChatType, Message
-from tests.factories import chat_factory
+from tests.factories import chat_factory, messages_factory
 from tests.realtime.conftest import sync
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -220,3 +220,25 @@ async def test_a_flood_of_message_sends_is_throttled_per_socket(connect, user, o
     assert error["code"] == "throttled"
     assert error["ref"] == 2
     assert await sync(Message.objects.filter(chat=chat).count)() == 2
+
+
+async def test_read_frames_spend_the_same_budget_as_the_rest_read(
+    connect, user, other_user, api_for, throttle_rates
+):
+    """One budget per user for read markers, whichever way they come (security review 11)."""
+    chat = await sync(chat_factory)(user, [other_user])
+    await sync(messages_factory)(chat, user, 3)
+    bob = await connect(other_user)
+    api = await sync(api_for)(other_user)
+    with throttle_rates(read="2/min"):
+        response = await sync(api.post)(f"/api/chats/{chat.pk}/read/", {"seq": 1}, format="json")
+        assert response.status_code == 204
+        await bob.send_json_to({"type": "read", "chat_id": chat.pk, "seq": 2, "ref": "r2"})
+        await bob.next_of("read")
+        await bob.send_json_to({"type": "read", "chat_id": chat.pk, "seq": 3, "ref": "r3"})
+
+        error = await bob.next_of("error")
+
+    assert (error["code"], error["ref"]) == ("throttled", "r3")
+    marker = await sync(lambda: chat.memberships.get(user=other_user).last_read_seq)()
+    assert marker == 2
