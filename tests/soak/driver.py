@@ -502,7 +502,9 @@ class SoakClient:
             self.confirm(client_id, again)
 
     async def schedule(self, chat: int) -> None:
-        send_at = datetime.now(UTC) + timedelta(seconds=self.rng.uniform(1, 6))
+        # At least 3 s ahead: on a loaded machine a request took over a second to reach the
+        # service, and a time already past is rightly refused (400).
+        send_at = datetime.now(UTC) + timedelta(seconds=self.rng.uniform(3, 8))
         body = {"text": f"{self.login} schedules", "send_at": send_at.isoformat()}
         status, answer = await self.rest("POST", f"/api/chats/{chat}/scheduled/", body)
         if status != 201:
