@@ -8,24 +8,25 @@ from django.utils import timezone
 from accounts.models import User
 
 
-def timestamp(moment: datetime | None) -> str | None:
-    """As every DateTimeField of the API formats it: ISO 8601 in the server's time zone, "Z" for
-    UTC. Written out rather than through DRF's field, whose per-call time zone lookup was half of
-    a catch-up's serializing in the profile (bench/README.md); the project never activates
-    another zone, so the default one is the current one."""
+def api_time(moment: datetime | None) -> datetime | None:
+    """A moment in the server's time zone, for a payload: the JSON encoder writes it as every
+    DateTimeField of the API does (chatproject/renderers.py). Already in UTC, it stays as it is:
+    the project never activates another zone, so the default one is the current one."""
     if moment is None:
         return None
-    text = moment.astimezone(timezone.get_default_timezone()).isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
+    zone = timezone.get_default_timezone()
+    return moment if moment.utcoffset() == zone.utcoffset(moment) else moment.astimezone(zone)
 
 
-def user_payload(user: User) -> dict[str, Any]:
+def user_payload(user: User, *, presence: bool = True) -> dict[str, Any]:
+    """Without presence, `status` and `last_seen` are null: what someone who shares no chat with
+    the user sees."""
     return {
         "id": user.pk,
         "login": user.login,
         "name": user.name,
-        "status": user.status,
-        "last_seen": timestamp(user.last_seen),
-        "created": timestamp(user.created),
-        "updated": timestamp(user.updated),
+        "status": user.status if presence else None,
+        "last_seen": api_time(user.last_seen) if presence else None,
+        "created": api_time(user.created),
+        "updated": api_time(user.updated),
     }

@@ -1,12 +1,21 @@
-from django.db.models import Q, QuerySet
+from django.db.models import Case, Exists, OuterRef, Q, QuerySet, Value, When
 from rest_framework_simplejwt.tokens import Token
 
 from accounts.credentials import CredentialsJWTAuthentication
 from accounts.models import User
 
 
-def user_list(*, search: str = "") -> QuerySet[User]:
-    users = User.objects.filter(is_active=True)
+def user_directory(*, viewer: User, search: str = "") -> QuerySet[User]:
+    """Active users (a deactivated one is not found), each annotated `shares_chat`: whether the
+    viewer may see their presence, being them or sharing a chat with them."""
+    # Here, not at the top: chats' models build on accounts'.
+    from chats.models import Membership
+
+    viewers_chats = Membership.objects.filter(user=viewer).values("chat_id")
+    shared = Membership.objects.filter(user=OuterRef("pk"), chat_id__in=viewers_chats)
+    users = User.objects.filter(is_active=True).annotate(
+        shares_chat=Case(When(pk=viewer.pk, then=Value(True)), default=Exists(shared))
+    )
     if search:
         users = users.filter(Q(login__icontains=search) | Q(name__icontains=search))
     return users

@@ -64,6 +64,7 @@ def bench_env() -> dict[str, str]:
         ),
         "ACCESS_TOKEN_SECONDS": "7200",
         "THROTTLE_MESSAGE_SEND": "1000000/min",
+        "THROTTLE_READ": "1000000/min",
         "WS_MESSAGE_RATE": "100000,100000",
         "WS_FRAME_RATE": "100000,100000",
         "LOG_LEVEL": "WARNING",

@@ -24,6 +24,7 @@ from rest_framework.utils.encoders import JSONEncoder
 
 from accounts.models import IdempotencyRecord, User
 from accounts.services import IDEMPOTENCY_KEPT_FOR
+from chatproject.renderers import json_bytes
 
 HEADER = "Idempotency-Key"
 KEY_MAX = 64
@@ -112,6 +113,6 @@ class IdempotentWrites:
         elif record is not None:
             record.status_code = response.status_code
             data = getattr(response, "data", None)
-            record.body = "" if data is None else json.dumps(data, cls=JSONEncoder)
+            record.body = "" if data is None else json_bytes(data).decode()
             record.save(update_fields=["status_code", "body"])
         return response

@@ -231,6 +231,7 @@ REST_FRAMEWORK = {
         "login": os.environ.get("THROTTLE_LOGIN", "20/min"),
         "login_user": os.environ.get("THROTTLE_LOGIN_USER", "10/min"),
         "message_send": os.environ.get("THROTTLE_MESSAGE_SEND", "120/min"),
+        "chat_create": os.environ.get("THROTTLE_CHAT_CREATE", "60/hour"),
         "message_edit": os.environ.get("THROTTLE_MESSAGE_EDIT", "60/min"),
         "message_delete": os.environ.get("THROTTLE_MESSAGE_DELETE", "60/min"),
         "report": os.environ.get("THROTTLE_REPORT", "30/hour"),
@@ -275,6 +276,8 @@ def env_rate(name: str, default: str) -> tuple[float, float]:
 
 WS_MESSAGE_RATE = env_rate("WS_MESSAGE_RATE", "10,20")
 WS_FRAME_RATE = env_rate("WS_FRAME_RATE", "20,40")
+# Open sockets per user, on all processes together: phones, tabs and desktops.
+WS_SOCKETS_PER_USER = int(os.environ.get("WS_SOCKETS_PER_USER", "20"))
 TYPING_INTERVAL_SECONDS = 3
 # A socket refreshes its presence row this often; the sweep ends rows older than PRESENCE_STALE.
 PRESENCE_HEARTBEAT_SECONDS = int(os.environ.get("PRESENCE_HEARTBEAT_SECONDS", "30"))

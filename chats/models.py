@@ -9,7 +9,7 @@ TITLE_MAX = 200
 DESCRIPTION_MAX = 2000
 TEXT_MAX = 10_000
 CLIENT_ID_MAX = 64
-MEMBER_IDS_MAX = 1000
+MEMBER_IDS_MAX = 100  # people added in one request (security review finding 10)
 REASON_MAX = 1000  # a report's reason, and a moderator's
 
 

@@ -8,7 +8,7 @@ through a selector, so a payload costs nothing a list has not already paid for.
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from accounts.payloads import timestamp, user_payload
+from accounts.payloads import api_time, user_payload
 from chats.models import Chat, Membership, Message
 
 if TYPE_CHECKING:
@@ -59,8 +59,8 @@ def message_payload(message: MessageFields) -> dict[str, Any]:
         else {"id": message.user_id, "name": message.author_name},
         "text": "" if message.deleted else message.text,
         "client_id": message.client_id,
-        "created": timestamp(message.created),
-        "updated": timestamp(message.updated),
+        "created": api_time(message.created),
+        "updated": api_time(message.updated),
         "edited": message.edited,
         "deleted": message.deleted,
     }
@@ -82,8 +82,8 @@ def chat_payload(
         "description": chat.description,
         "chat_type": chat.chat_type,
         "creator_user_id": chat.creator_id,
-        "created": timestamp(chat.created),
-        "updated": timestamp(chat.updated),
+        "created": api_time(chat.created),
+        "updated": api_time(chat.updated),
         "last_seq": chat.last_seq,
         "version": chat.version,
         "member_count": member_count,
@@ -112,7 +112,7 @@ def member_payload(membership: Membership) -> dict[str, Any]:
     return {
         "user": user_payload(membership.user),
         "role": membership.role,
-        "joined": timestamp(membership.joined),
+        "joined": api_time(membership.joined),
         "read_seq": membership.last_read_seq,
         "version": membership.version,
     }

@@ -14,7 +14,9 @@ class UserSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def to_representation(self, user: User) -> dict[str, Any]:
-        return user_payload(user)
+        # The directory (accounts.selectors.user_directory) says whose presence the viewer may
+        # see; a user read any other way is the viewer themself.
+        return user_payload(user, presence=getattr(user, "shares_chat", True))
 
 
 class UserBriefSerializer(serializers.ModelSerializer):

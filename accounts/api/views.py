@@ -112,12 +112,22 @@ class LogoutView(IdempotentWrites, APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+PRESENCE_PRIVACY = (
+    "Active users only. `status` and `last_seen` are shown only to people who share a chat "
+    "with the user; to anyone else both are null."
+)
+
+
 @extend_schema_view(
     list=extend_schema(
         parameters=[OpenApiParameter("search", str, description="Login or name contains this.")],
         responses={200: UserSerializer(many=True), **error_responses(400, 401)},
+        description=PRESENCE_PRIVACY,
     ),
-    retrieve=extend_schema(responses={200: UserSerializer, **error_responses(401, 404)}),
+    retrieve=extend_schema(
+        responses={200: UserSerializer, **error_responses(401, 404)},
+        description=PRESENCE_PRIVACY + " A deactivated user is 404.",
+    ),
 )
 @extend_schema(tags=["users"])
 class UserViewSet(
@@ -130,11 +140,13 @@ class UserViewSet(
     write_scopes = {"me": "profile"}
 
     def get_queryset(self) -> QuerySet[User]:
+        viewer: User = self.request.user  # type: ignore[assignment]
         if self.action == "list":
             search = _SearchQuery(data=self.request.query_params)
             search.is_valid(raise_exception=True)
-            return selectors.user_list(search=search.validated_data.get("search", ""))
-        return User.objects.all()
+            query = search.validated_data.get("search", "")
+            return selectors.user_directory(viewer=viewer, search=query)
+        return selectors.user_directory(viewer=viewer)
 
     @extend_schema(
         methods=["GET"], responses={200: UserSerializer, **error_responses(401)}, request=None

@@ -82,6 +82,10 @@ class SearchPagination(ListCursorPagination):
     ordering = "-id"
 
 
+# The members a chat's detail shows; a large chat's list is paged (security review finding 10).
+CHAT_DETAIL_MEMBERS = 100
+
+
 @extend_schema_view(
     list=extend_schema(
         summary="My chats, latest activity first",
@@ -93,7 +97,7 @@ class SearchPagination(ListCursorPagination):
         responses={
             201: ChatSerializer,
             200: ChatSerializer,
-            **error_responses(400, 401, 413),
+            **error_responses(400, 401, 413, 429),
         },
         description=(
             "The creator is owner. For `direct`, an existing chat with that user is returned "
@@ -103,7 +107,11 @@ class SearchPagination(ListCursorPagination):
     ),
     retrieve=extend_schema(
         responses={200: ChatDetailSerializer, **error_responses(401, 404)},
-        description="The chat, its members and its last 20 messages in ascending seq.",
+        description=(
+            f"The chat, its first {CHAT_DETAIL_MEMBERS} members (by joining; page them all with "
+            "`GET .../members/` when `member_count` is larger) and its last 20 messages in "
+            "ascending seq."
+        ),
     ),
     partial_update=extend_schema(
         request=ChatUpdateSerializer,
@@ -118,7 +126,7 @@ class SearchPagination(ListCursorPagination):
 class ChatViewSet(IdempotentWrites, CurrentUserMixin, viewsets.GenericViewSet):
     serializer_class = ChatSerializer
     throttle_classes = (WriteThrottle,)
-    write_scopes = {"read": "read"}
+    write_scopes = {"create": "chat_create", "read": "read"}
     pagination_class = ChatPagination
     lookup_value_regex = ID_PATTERN
 
@@ -147,7 +155,8 @@ class ChatViewSet(IdempotentWrites, CurrentUserMixin, viewsets.GenericViewSet):
     def retrieve(self, request: Request, pk: str) -> Response:
         chat = self.get_object()
         messages, _ = selectors.message_history(chat=chat, limit=20)
-        detail = {"chat": chat, "members": selectors.member_list(chat=chat), "messages": messages}
+        members = selectors.member_list(chat=chat)[:CHAT_DETAIL_MEMBERS]
+        detail = {"chat": chat, "members": members, "messages": messages}
         return Response(ChatDetailSerializer(detail).data)
 
     def partial_update(self, request: Request, pk: str) -> Response:

@@ -34,6 +34,7 @@ from chats.realtime.frames import FRAMES, Frame
 from chats.realtime.protocol import (
     CLOSE_REVOKED,
     CLOSE_TOO_BIG,
+    CLOSE_TOO_MANY_SOCKETS,
     CLOSE_UNAUTHENTICATED,
     CLOSE_UNAVAILABLE,
     FRAME_MAX_BYTES,
@@ -41,7 +42,12 @@ from chats.realtime.protocol import (
 )
 from chats.realtime.subscriptions import Subscriptions
 from chats.services.messages import message_send, read_mark
-from chats.services.presence import presence_connect, presence_disconnect, presence_heartbeat
+from chats.services.presence import (
+    SocketLimitReached,
+    presence_connect,
+    presence_disconnect,
+    presence_heartbeat,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -185,7 +191,13 @@ class ChatConsumer(DirectDispatch, AsyncWebsocketConsumer):
         await self.subscriptions.follow_user(user.pk, session_id)
         chat_ids = await database_sync_to_async(selectors.chat_ids_for_user)(user=user)
         await self.subscriptions.follow_chats(chat_ids)
-        states, self.user = await database_sync_to_async(self._chat_states_and_online)(user)
+        try:
+            states, self.user = await database_sync_to_async(self._chat_states_and_online)(user)
+        except SocketLimitReached:
+            detail = f"At most {settings.WS_SOCKETS_PER_USER} sockets per user are open at once."
+            await self.send_error(None, "too_many_sockets", detail)
+            await self.close(code=CLOSE_TOO_MANY_SOCKETS)
+            return
         self.subscriptions.start_streams(states, followed=chat_ids)
         await self.send_frame(
             "hello",

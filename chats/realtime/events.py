@@ -13,7 +13,6 @@ chat while connected (chats/realtime/subscriptions.py); `close` closes the socke
 """
 
 import asyncio
-import json
 import logging
 import threading
 import weakref
@@ -23,10 +22,10 @@ from typing import TYPE_CHECKING, Any, TypedDict
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
-from rest_framework.utils.encoders import JSONEncoder
 
 from chatproject import metrics
 from chatproject.overrides import asgiref
+from chatproject.renderers import json_bytes
 from chats.payloads import chat_payload, member_payload, message_payload
 from chats.realtime.protocol import CLOSE_REVOKED
 
@@ -63,7 +62,7 @@ def session_group(session_id: str) -> str:
 
 
 def encode_frame(frame_type: str, **fields: Any) -> str:
-    return json.dumps({"type": frame_type, **fields}, cls=JSONEncoder, separators=(",", ":"))
+    return json_bytes({"type": frame_type, **fields}).decode()
 
 
 # The event loop of this process's sockets, when a thread that is none of its own (the embedded

@@ -9,3 +9,4 @@ CLOSE_UNAUTHENTICATED = 4401
 CLOSE_REVOKED = 4403  # the login session ended: logout, password change, deactivation
 # "Try again later". WebSocket's own 1013 is refused by daphne (1000 or 3000-4999 only).
 CLOSE_UNAVAILABLE = 4503
+CLOSE_TOO_MANY_SOCKETS = 4429  # the user has WS_SOCKETS_PER_USER open already

@@ -26,10 +26,19 @@ def _user_locked(user_id: int) -> User:
     return User.objects.select_for_update().get(pk=user_id)
 
 
+class SocketLimitReached(Exception):
+    """The user has WS_SOCKETS_PER_USER sockets open already."""
+
+
 @transaction.atomic
 def presence_connect(*, user: User, channel_name: str) -> User:
-    """Record a new socket; the user is online now unless they chose away. Returns the user."""
+    """Record a new socket; the user is online now unless they chose away. Returns the user.
+
+    Counted under the user's lock, so sockets opening together on several processes cannot all
+    pass the cap. A row of a process that died counts until the presence sweep ends it."""
     locked = _user_locked(user.pk)
+    if Connection.objects.filter(user=locked).count() >= settings.WS_SOCKETS_PER_USER:
+        raise SocketLimitReached
     Connection.objects.create(channel_name=channel_name, user=locked)
     locked.last_seen = timezone.now()
     fields = ["last_seen"]

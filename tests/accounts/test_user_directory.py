@@ -197,3 +197,39 @@ def test_the_directory_needs_a_token(anon: APIClient, path: str) -> None:
     response = anon.get(path)
 
     assert response.status_code == 401
+
+
+def test_presence_is_shown_only_to_people_who_share_a_chat(
+    api_for: Callable[[User], APIClient],
+    user: User,
+    other_user: User,
+    make_user: Callable[..., User],
+) -> None:
+    """Security review finding 13: anyone could read anyone's status and last seen time."""
+    from tests.factories import chat_factory
+
+    stranger = make_user(login="stranger", name="Stranger")
+    chat_factory(user, [other_user])
+    User.objects.filter(pk=other_user.pk).update(status="away")
+
+    def presence(viewer: User, user_id: int) -> tuple[Any, Any]:
+        found = api_for(viewer).get(f"{USERS}{user_id}/").json()
+        return found["status"], found["last_seen"]
+
+    def listed(viewer: User) -> dict[str, Any]:
+        return {u["login"]: u["status"] for u in api_for(viewer).get(USERS).json()["results"]}
+
+    assert presence(user, other_user.pk)[0] == "away"
+    assert presence(stranger, other_user.pk) == (None, None)
+    assert listed(stranger) == {"alice": None, "bob": None, "stranger": "offline"}
+    assert listed(user) == {"alice": "offline", "bob": "away", "stranger": None}
+
+
+def test_a_deactivated_user_cannot_be_looked_up(
+    api: APIClient, make_user: Callable[..., User]
+) -> None:
+    ghost = make_user(login="ghost", name="Ghost", is_active=False)
+
+    response = api.get(f"{USERS}{ghost.pk}/")
+
+    assert response.status_code == 404

@@ -7,6 +7,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import User
 from chats.models import Chat, Membership, Message
+from chats.services.members import member_add
 from tests.factories import chat_factory, messages_factory
 
 MEMBER_FIELDS = {"user", "role", "joined", "read_seq", "version"}
@@ -156,3 +157,36 @@ def test_deleting_one_chat_leaves_the_others(
     api.delete(f"/api/chats/{team.pk}/")
 
     assert list(Chat.objects.values_list("pk", flat=True)) == [other.pk]
+
+
+def test_a_crowded_chat_shows_its_first_100_members_and_pages_the_rest(
+    api_for: Callable[[User], APIClient], user: User
+) -> None:
+    """Security review finding 10: the detail returned every member, unpaginated."""
+    crowd = User.objects.bulk_create(User(login=f"crowd{n}", name=f"Crowd {n}") for n in range(120))
+    chat = chat_factory(user, crowd[:99])
+    for late in crowd[99:]:
+        member_add(chat=chat, actor=user, user_id=late.pk)
+    api = api_for(user)
+
+    body = api.get(f"/api/chats/{chat.pk}/").json()
+    paged = api.get(f"/api/chats/{chat.pk}/members/", {"limit": 100}).json()
+
+    assert body["chat"]["member_count"] == 121
+    assert len(body["members"]) == 100
+    assert body["members"][0]["user"]["id"] == user.pk  # the first to join, the owner
+    assert [m["user"]["id"] for m in body["members"]] == [m["user"]["id"] for m in paged["results"]]
+    assert paged["next"] is not None
+
+
+def test_no_more_than_100_people_are_added_in_one_request(
+    api_for: Callable[[User], APIClient], user: User
+) -> None:
+    crowd = User.objects.bulk_create(User(login=f"crowd{n}", name=f"Crowd {n}") for n in range(101))
+    body = {"title": "Everyone", "chat_type": "group", "member_ids": [u.pk for u in crowd]}
+
+    response = api_for(user).post("/api/chats/", body, format="json")
+
+    assert response.status_code == 400
+    assert "member_ids" in response.json()
+    assert not Chat.objects.filter(title="Everyone").exists()

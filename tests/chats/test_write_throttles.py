@@ -99,3 +99,19 @@ def test_read_markers_are_limited_per_user(
 
     assert_throttled(refused)
     assert group.memberships.get(user=user).last_read_seq == 2
+
+
+def test_creating_chats_is_limited_per_user(
+    api_for: Api, user: User, other_user: User, throttle_rates: Rates
+) -> None:
+    api = api_for(user)
+    body = {"title": "Spam", "chat_type": "group", "member_ids": [other_user.pk]}
+    with throttle_rates(chat_create="2/hour"):
+        assert [api.post("/api/chats/", body, format="json").status_code for _ in (1, 2)] == [
+            201,
+            201,
+        ]
+        refused = api.post("/api/chats/", body, format="json")
+
+    assert_throttled(refused)
+    assert Chat.objects.filter(title="Spam").count() == 2

@@ -2,7 +2,7 @@
 // composer whose messages show at once as pending until their ack, typing, read markers, edits
 // and deletes, members with presence, scheduled messages.
 
-import { $, api } from "./common.js";
+import { $, api, apiAll } from "./common.js";
 import { fillScreen, renderEdge } from "./room-history.js";
 import { applyChat, setMembers } from "./room-members.js";
 import { placeMessage } from "./room-messages.js";
@@ -30,7 +30,9 @@ async function start() {
     return;
   }
   applyChat(detail.chat);
-  setMembers(detail.members);
+  // A large chat's detail holds its first members only: the rest come page by page.
+  const crowded = detail.members.length < detail.chat.member_count;
+  setMembers(crowded ? await apiAll(`/api/chats/${chatId}/members/?limit=100`) : detail.members);
   const messages = detail.messages;
   state.top = messages.length ? messages[0].seq - 1 : 0;
   state.oldest = messages.length ? messages[0].seq : detail.chat.last_seq + 1;
