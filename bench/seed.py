@@ -32,7 +32,7 @@ from rest_framework_simplejwt.tokens import AccessToken  # noqa: E402
 
 from accounts.models import User  # noqa: E402
 from chats import selectors  # noqa: E402
-from chats.models import Chat, ChatType, Departure, Membership, Message, Role  # noqa: E402
+from chats.models import MEMBER_IDS_MAX, Chat, ChatType, Departure, Membership, Message, Role  # noqa: E402
 from chats.services.chats import chat_create  # noqa: E402
 from chats.services.members import member_add, member_remove, member_role_set  # noqa: E402
 from chats.services.messages import (  # noqa: E402
@@ -43,6 +43,20 @@ from chats.services.messages import (  # noqa: E402
 )
 
 
+def group_create(creator: User, others: list[User], title: str) -> Chat:
+    """A group of any size, as its owner would make it: created with as many as one request may
+    add (MEMBER_IDS_MAX), then the rest added one by one."""
+    chat, _ = chat_create(
+        creator=creator,
+        chat_type=ChatType.GROUP,
+        title=title,
+        member_ids=[user.pk for user in others[:MEMBER_IDS_MAX]],
+    )
+    for user in others[MEMBER_IDS_MAX:]:
+        member_add(chat=chat, actor=creator, user_id=user.pk)
+    return chat
+
+
 def chats(count: int, size: int, tag: str) -> dict[str, Any]:
     users = User.objects.bulk_create(
         [User(login=f"b{tag}-{n}", name=f"Bench {n}") for n in range(count * size)]
@@ -50,12 +64,7 @@ def chats(count: int, size: int, tag: str) -> dict[str, Any]:
     seeded = []
     for n in range(count):
         members = users[n * size : (n + 1) * size]
-        chat, _ = chat_create(
-            creator=members[0],
-            chat_type=ChatType.GROUP,
-            title=f"bench {tag} {n}",
-            member_ids=[user.pk for user in members[1:]],
-        )
+        chat = group_create(members[0], members[1:], f"bench {tag} {n}")
         # Access tokens only: a benchmark logs no one out, so it needs no refresh tokens.
         seeded.append(
             {"chat_id": chat.pk, "tokens": [str(AccessToken.for_user(u)) for u in members]}

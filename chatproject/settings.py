@@ -276,6 +276,9 @@ def env_rate(name: str, default: str) -> tuple[float, float]:
 
 WS_MESSAGE_RATE = env_rate("WS_MESSAGE_RATE", "10,20")
 WS_FRAME_RATE = env_rate("WS_FRAME_RATE", "20,40")
+# Pending scheduled messages, per user and per chat (all its members together).
+SCHEDULED_PENDING_PER_USER = int(os.environ.get("SCHEDULED_PENDING_PER_USER", "100"))
+SCHEDULED_PENDING_PER_CHAT = int(os.environ.get("SCHEDULED_PENDING_PER_CHAT", "500"))
 # Open sockets per user, on all processes together: phones, tabs and desktops.
 WS_SOCKETS_PER_USER = int(os.environ.get("WS_SOCKETS_PER_USER", "20"))
 TYPING_INTERVAL_SECONDS = 3

@@ -16,7 +16,8 @@ from django.utils.html import format_html
 from chats import selectors
 from chats.models import Chat, Connection, Membership, ScheduledMessage
 from chats.moderation import admin as moderation_admin  # noqa: F401  (registers its lists)
-from chats.moderation.admin_actions import moderate_each
+from chats.moderation.admin_actions import ReasonActionForm, moderate_each
+from chats.moderation.services import member_remove_by_moderator
 from chats.services.scheduling import scheduled_cancel
 
 
@@ -71,6 +72,28 @@ class MembershipAdmin(ViewOnly, admin.ModelAdmin):
     list_display = ("id", "chat", "user", "role", "joined", "last_read_seq")
     list_filter = ("role",)
     list_select_related = ("chat", "user")
+    search_fields = ("user__login", "chat__title")
+    action_form = ReasonActionForm
+    actions = ("remove_members",)
+
+    def has_remove_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("chats.delete_membership")
+
+    @admin.action(
+        description="Remove the selected members from their chats (type a reason)",
+        permissions=["remove"],
+    )
+    def remove_members(self, request: HttpRequest, queryset: QuerySet[Membership]) -> None:
+        moderate_each(
+            self,
+            request,
+            queryset,
+            lambda membership, moderator, reason: member_remove_by_moderator(
+                membership=membership, moderator=moderator, reason=reason
+            ),
+            "Removed {count} member(s).",
+            reason_required=True,
+        )
 
 
 @admin.register(ScheduledMessage)

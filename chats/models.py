@@ -232,6 +232,9 @@ class ScheduledMessage(models.Model):
         Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     failure = models.CharField(max_length=200, blank=True)
+    # Whether a delivery task was queued: one per row, however often send_at moves (a task that
+    # comes early re-queues itself; a row moved earlier is the dispatcher's).
+    delivery_queued = models.BooleanField(default=False)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
@@ -305,6 +308,7 @@ class AuditAction(models.TextChoices):
     MESSAGE_REMOVE = "message.remove", "remove message"
     MESSAGE_RESTORE = "message.restore", "restore message"
     REPORT_DISMISS = "report.dismiss", "dismiss report"
+    MEMBER_REMOVE = "member.remove", "remove member"
 
 
 class AuditEntry(models.Model):

@@ -2,8 +2,10 @@
 the same number of queries for 1 row or 100."""
 
 import re
+from collections import deque
+from collections.abc import Callable
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db import connection
@@ -233,18 +235,40 @@ def _changed_versions(chat: Chat, since: int, limit: int) -> list[int]:
         return [version for (version,) in cursor.fetchall()]
 
 
+def _page_ends(chat: Chat, since: int, limit: int, pages: int) -> list[tuple[int, bool]]:
+    """Where each of up to `pages` pages of about `limit` things after `since` ends, never inside
+    a version, and whether more follow it: from one read of the changed versions, and one more
+    question only where that read ran out in the middle of a version."""
+    versions = _changed_versions(chat, since, limit * pages + 1)
+    complete = len(versions) <= limit * pages  # no changed thing after these
+    ends: list[tuple[int, bool]] = []
+    start = 0
+    while len(ends) < pages:
+        if len(versions) - start <= limit and complete:
+            ends.append((chat.version, False))
+            break
+        if len(versions) - start <= limit:  # the read stopped inside this page
+            ends.append(_page_end(chat, versions[start - 1] if start else since, limit))
+            break
+        end = versions[start + limit - 1]
+        start += limit
+        while start < len(versions) and versions[start] == end:
+            start += 1  # the rest of the version belongs to this page
+        if start < len(versions):
+            ends.append((end, True))
+        elif complete:
+            ends.append((chat.version, False))
+        else:  # the read ran out inside the version: whether any come after it is a question
+            ends.append((end, bool(_changed_versions(chat, end, 1))))
+        if not ends[-1][1]:
+            break
+    return ends
+
+
 def _page_end(chat: Chat, since: int, limit: int) -> tuple[int, bool]:
-    """Where a page of at most `limit` things after `since` ends, never inside a version, and
-    whether more follow it."""
-    versions = _changed_versions(chat, since, limit + 1)
-    if len(versions) <= limit:
-        return chat.version, False
-    end = versions[limit - 1]
-    if versions[limit] > end:
-        return end, True
-    # The thing past the limit is of the same version, so it belongs to this page: whether any
-    # come after the version is one more question, asked only then.
-    return end, bool(_changed_versions(chat, end, 1))
+    """Where one page of at most `limit` things after `since` ends."""
+    [end] = _page_ends(chat, since, limit, 1)
+    return end
 
 
 def chat_changes(
@@ -254,31 +278,41 @@ def chat_changes(
     members, and the ids of users who left, each once, ascending by version, in up to `pages`
     pages of about `limit` things. The chat is read once, so every page shows it as it was then
     and the last page ends at its version; what changes after comes as events, or to the next
-    ask. Five queries a page whatever it holds, and one more for the chat."""
+    ask. The pages are read together: the same queries for one page or ten, whatever they hold
+    (building each query cost as much CPU as running it, bench/README.md)."""
     chat = chat_get_for_member(user=user, chat_id=chat_id)
     if chat.version <= since:
         return [ChatChanges(chat.pk, chat.version, None, [], [], [], False)]
-    answers: list[ChatChanges] = []
-    while len(answers) < pages:
-        end, has_more = _page_end(chat, since, limit)
-        messages = Message.objects.filter(chat=chat, version__gt=since, version__lte=end)
-        members = Membership.objects.filter(chat=chat, version__gt=since, version__lte=end)
-        removed = Departure.objects.filter(chat_id=chat.pk, version__gt=since, version__lte=end)
-        answers.append(
-            ChatChanges(
-                chat.pk,
-                end,
-                chat,
-                _message_rows(messages.order_by("version", "seq")),
-                list(members.select_related("user").order_by("version", "pk")),
-                list(removed.order_by("version", "user_id").values_list("user_id", flat=True)),
-                has_more,
-            )
+    ends = _page_ends(chat, since, limit, pages)
+    changed = {"chat": chat, "version__gt": since, "version__lte": ends[-1][0]}
+    messages = deque(_message_rows(Message.objects.filter(**changed).order_by("version", "seq")))
+    members = deque(
+        Membership.objects.filter(**changed).select_related("user").order_by("version", "pk")
+    )
+    removed = deque(
+        Departure.objects.filter(chat_id=chat.pk, version__gt=since, version__lte=ends[-1][0])
+        .order_by("version", "user_id")
+        .values_list("version", "user_id")
+    )
+
+    def upto(rows: deque[Any], end: int, version: Callable[[Any], int]) -> list[Any]:
+        page = []
+        while rows and version(rows[0]) <= end:
+            page.append(rows.popleft())
+        return page
+
+    return [
+        ChatChanges(
+            chat.pk,
+            end,
+            chat,
+            upto(messages, end, lambda message: message.version),
+            upto(members, end, lambda membership: membership.version),
+            [user_id for _, user_id in upto(removed, end, lambda departure: departure[0])],
+            has_more,
         )
-        if not has_more:
-            break
-        since = end
-    return answers
+        for end, has_more in ends
+    ]
 
 
 class UserChanges(NamedTuple):

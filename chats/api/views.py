@@ -390,7 +390,10 @@ class ScheduledPagination(ListCursorPagination):
     ),
     create=extend_schema(
         request=ScheduledCreateSerializer,
-        responses={201: ScheduledMessageSerializer, **error_responses(400, 401, 403, 404, 413)},
+        responses={
+            201: ScheduledMessageSerializer,
+            **error_responses(400, 401, 403, 404, 413, 429),
+        },
         description=(
             "Posted as me at `send_at`, exactly as `POST .../messages/` would, and pushed live. "
             "If I may no longer post then, it ends `failed` with the reason in `failure`."
@@ -416,6 +419,8 @@ class ScheduledMessageViewSet(
     serializer_class = ScheduledMessageSerializer
     pagination_class = ScheduledPagination
     lookup_value_regex = ID_PATTERN
+    throttle_classes = (WriteThrottle,)
+    write_scopes = {"create": "message_send"}  # a scheduled post is a post, later
 
     def get_scheduled(self) -> ScheduledMessage:
         return selectors.scheduled_get(

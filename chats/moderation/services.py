@@ -16,12 +16,14 @@ from chats.models import (
     REASON_MAX,
     AuditAction,
     AuditEntry,
+    Membership,
     Message,
     Report,
     ReportStatus,
 )
 from chats.realtime import events
 from chats.services.access import membership_get
+from chats.services.members import membership_end
 from chats.services.versions import chat_version_next
 
 
@@ -280,3 +282,23 @@ def user_unban(*, user: User, moderator: User, reason: str = "") -> User:
         moderator=moderator, action=AuditAction.USER_UNBAN, reason=reason, target_user=user
     )
     return user
+
+
+@transaction.atomic
+def member_remove_by_moderator(*, membership: Membership, moderator: User, reason: str) -> None:
+    """A moderator takes someone out of a chat they need not be in, from the admin: as a manager's
+    removal does, so the member's sockets stop following the chat at once, with an audit entry."""
+    moderation_permission_check(
+        moderator=moderator, permission="chats.delete_membership", doing="remove members"
+    )
+    reason = moderation_reason_check(reason, required=True)
+    locked = Membership.objects.select_related("chat", "user").filter(pk=membership.pk).first()
+    if locked is None:
+        raise exceptions.NotFound("No such member.")
+    membership_end(chat=locked.chat, target=locked)
+    audit_record(
+        moderator=moderator,
+        action=AuditAction.MEMBER_REMOVE,
+        reason=f"{reason} (chat {locked.chat_id})",
+        target_user=locked.user,
+    )

@@ -79,6 +79,13 @@ def member_remove(*, chat: Chat, actor: User, user_id: int) -> None:
         require_role(actor_membership, MANAGER_ROLES, "remove members")
         if actor_membership.role == Role.ADMIN and target.role != Role.MEMBER:
             raise exceptions.PermissionDenied("Admins may remove members, not the owner or admins.")
+    membership_end(chat=chat, target=target)
+
+
+def membership_end(*, chat: Chat, target: Membership) -> None:
+    """The member is gone from the chat, however they went (left, removed by a manager or by a
+    moderator): each sees it in the feeds and live, and their sockets stop following the chat.
+    The caller has checked who may do it, in its transaction."""
     if chat.chat_type == ChatType.DIRECT:
         raise exceptions.ValidationError(
             {"detail": "A direct chat always has exactly two members."}
@@ -86,6 +93,7 @@ def member_remove(*, chat: Chat, actor: User, user_id: int) -> None:
     if not Membership.objects.filter(chat=chat).exclude(pk=target.pk).exists():
         chat_deleted_for_members(chat)  # the last member left
         return
+    user_id = target.user_id
     version = chat_version_next(chat.pk)
     user_version = user_versions_next([user_id])[user_id]
     target.delete()

@@ -9,6 +9,7 @@ so far-off rows are left to the dispatcher alone). Delivery claims the row under
 import logging
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from rest_framework import exceptions
@@ -34,9 +35,34 @@ def _check_send_at(send_at: datetime) -> None:
         raise exceptions.ValidationError({"send_at": ["Must be at most a year ahead."]})
 
 
-def _queue_delivery(scheduled: ScheduledMessage) -> None:
-    if scheduled.send_at - timezone.now() > SCHEDULE_ETA_HORIZON:
+def _check_pending_room(chat: Chat, user: User) -> None:
+    """Pending scheduled messages are capped per user and per chat (security review finding 3:
+    150 of them were all posted within half a second of their time). The user's row lock makes
+    one user's schedulings count one at a time."""
+    User.objects.select_for_update().filter(pk=user.pk).exists()
+    pending = ScheduledMessage.objects.filter(status=ScheduledStatus.PENDING)
+    if pending.filter(user=user).count() >= settings.SCHEDULED_PENDING_PER_USER:
+        raise exceptions.ValidationError(
+            {
+                "detail": f"At most {settings.SCHEDULED_PENDING_PER_USER} pending scheduled "
+                "messages per user: cancel one first."
+            }
+        )
+    if pending.filter(chat=chat).count() >= settings.SCHEDULED_PENDING_PER_CHAT:
+        raise exceptions.ValidationError(
+            {
+                "detail": f"At most {settings.SCHEDULED_PENDING_PER_CHAT} pending scheduled "
+                "messages per chat."
+            }
+        )
+
+
+def _queue_delivery_once(scheduled: ScheduledMessage) -> None:
+    """Queue the row's delivery task if its time is near and none was queued yet; the caller
+    saves `delivery_queued`."""
+    if scheduled.delivery_queued or scheduled.send_at - timezone.now() > SCHEDULE_ETA_HORIZON:
         return
+    scheduled.delivery_queued = True
     scheduled_id, send_at = scheduled.pk, scheduled.send_at
 
     def queue() -> None:
@@ -52,8 +78,11 @@ def _queue_delivery(scheduled: ScheduledMessage) -> None:
 def message_schedule(*, chat: Chat, user: User, text: str, send_at: datetime) -> ScheduledMessage:
     may_post(chat, user)
     _check_send_at(send_at)
+    _check_pending_room(chat, user)
     scheduled = ScheduledMessage.objects.create(chat=chat, user=user, text=text, send_at=send_at)
-    _queue_delivery(scheduled)
+    _queue_delivery_once(scheduled)
+    if scheduled.delivery_queued:
+        scheduled.save(update_fields=["delivery_queued"])
     return scheduled
 
 
@@ -78,8 +107,9 @@ def scheduled_update(
     if send_at is not None:
         _check_send_at(send_at)
         scheduled.send_at = send_at
-        _queue_delivery(scheduled)  # a task queued for the old time finds the row not yet due
-    scheduled.save(update_fields=["text", "send_at", "updated"])
+        # A task queued for the old time finds the row not yet due, and comes back at the new one.
+        _queue_delivery_once(scheduled)
+    scheduled.save(update_fields=["text", "send_at", "delivery_queued", "updated"])
     return scheduled
 
 

@@ -100,6 +100,61 @@ def test_a_read_marker_that_does_not_move_changes_nothing(team: Chat, other_user
     assert versions_of(team) == before
 
 
+@pytest.mark.parametrize("limit", [1, 2, 3, 5, 7])
+def test_pages_read_together_are_the_pages_asked_one_by_one(
+    user: User, other_user: User, carol: User, limit: int
+) -> None:
+    """A socket's sync reads ten pages in one go; a REST client asks page after page. Each post
+    is two things at one version (the message and the author's member row), so page ends fall
+    inside versions too."""
+    chat = chat_factory(user, [other_user])
+    since = versions_of(chat)
+    for n in range(9):
+        message_send(chat=chat, user=other_user if n % 3 else user, text=f"m{n}")
+    member_add(chat=chat, actor=user, user_id=carol.pk)
+    chat_update(chat=chat, actor=user, title="Renamed")
+    member_remove(chat=chat, actor=user, user_id=carol.pk)
+
+    def shape(page: selectors.ChatChanges) -> tuple:
+        return (
+            page.version,
+            page.has_more,
+            [m.id for m in page.messages],
+            [m.user_id for m in page.members],
+            page.removed_user_ids,
+        )
+
+    together = selectors.chat_changes(
+        user=user, chat_id=chat.pk, since=since, limit=limit, pages=10
+    )
+    one_by_one, at = [], since
+    while True:
+        [page] = selectors.chat_changes(user=user, chat_id=chat.pk, since=at, limit=limit)
+        one_by_one.append(page)
+        if not page.has_more or len(one_by_one) == 10:
+            break
+        at = page.version
+
+    assert [shape(page) for page in together] == [shape(page) for page in one_by_one]
+
+
+@pytest.mark.parametrize("pages", [1, 10])
+def test_reading_ten_pages_costs_the_queries_of_one(
+    user: User, other_user: User, pages: int
+) -> None:
+    chat = chat_factory(user, [other_user])
+    since = versions_of(chat)
+    for n in range(40):
+        message_send(chat=chat, user=other_user, text=f"m{n}")
+
+    with CaptureQueriesContext(connection) as queries:
+        read = selectors.chat_changes(user=user, chat_id=chat.pk, since=since, limit=3, pages=pages)
+
+    assert len(read) == pages
+    # The chat and its last message, the changed versions, then messages, members, departures.
+    assert len(queries) == 6
+
+
 # --- The chat's feed ------------------------------------------------------------------------------
 
 

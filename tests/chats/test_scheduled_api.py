@@ -420,3 +420,48 @@ def test_bad_input_from_someone_who_may_not_see_the_row_is_still_404(
         assert outsider.patch(url, {"text": ""}, format="json").status_code == 404
         assert outsider.patch(url, {"colour": "red"}, format="json").status_code == 404
     assert schedule(api_for(dave), group, "").status_code == 404
+
+
+# --- Limits -------------------------------------------------------------------------------------
+
+
+@override_settings(SCHEDULED_PENDING_PER_USER=2)
+def test_pending_scheduled_messages_are_capped_per_user(
+    api: APIClient, group: Chat, user: User
+) -> None:
+    """Security review finding 3: 150 scheduled posts were all accepted and all posted at once."""
+    first, second = schedule(api, group, "one"), schedule(api, group, "two")
+    refused = schedule(api, group, "three")
+    api.delete(scheduled_url(group, first.json()["id"]))
+    after_cancel = schedule(api, group, "three again")
+
+    assert (first.status_code, second.status_code) == (201, 201)
+    assert refused.status_code == 400
+    assert "pending scheduled" in refused.json()["detail"]
+    assert after_cancel.status_code == 201
+    assert ScheduledMessage.objects.filter(user=user, status=ScheduledStatus.PENDING).count() == 2
+
+
+@override_settings(SCHEDULED_PENDING_PER_CHAT=2)
+def test_pending_scheduled_messages_are_capped_per_chat(
+    api_for: ApiFor, group: Chat, user: User, other_user: User
+) -> None:
+    assert schedule(api_for(user), group, "alice").status_code == 201
+    assert schedule(api_for(other_user), group, "bob").status_code == 201
+
+    refused = schedule(api_for(user), group, "alice again")
+
+    assert refused.status_code == 400
+
+
+def test_scheduling_spends_the_posting_budget(
+    api: APIClient, group: Chat, throttle_rates: Callable[..., Any]
+) -> None:
+    with throttle_rates(message_send="2/min"):
+        assert schedule(api, group, "one").status_code == 201
+        posted = api.post(f"/api/chats/{group.pk}/messages/", {"text": "now"}, format="json")
+        refused = schedule(api, group, "two")
+
+    assert posted.status_code == 201
+    assert refused.status_code == 429
+    assert int(refused["Retry-After"]) > 0

@@ -342,6 +342,25 @@ def test_a_message_due_later_is_left_to_the_dispatcher(
     assert queued == [(DELIVER_TASK, [row.pk], reloaded(row).send_at)]
 
 
+def test_moving_a_message_again_and_again_queues_one_task(
+    user: User,
+    group: Chat,
+    queued: list[tuple[str, list[Any], datetime]],
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
+) -> None:
+    """Security review finding 3: each move of send_at queued another Celery task. The one task
+    that comes too early re-queues itself for the new time (scheduled_retry_at)."""
+    with django_capture_on_commit_callbacks(execute=True):
+        row = message_schedule(
+            chat=group, user=user, text="soon", send_at=timezone.now() + timedelta(minutes=5)
+        )
+        for minutes in (6, 7, 2, 8, 9):
+            scheduled_update(scheduled=row, send_at=timezone.now() + timedelta(minutes=minutes))
+
+    assert [args for _, args, _ in queued] == [[row.pk]]
+    assert reloaded(row).delivery_queued
+
+
 def test_a_broker_that_is_down_does_not_stop_the_scheduling(
     user: User,
     group: Chat,

@@ -2,7 +2,9 @@
 
 import pytest
 
-from chats.models import Role
+from accounts.models import User
+from chats.models import Membership, Role
+from chats.moderation.services import member_remove_by_moderator
 from chats.services.chats import chat_update
 from chats.services.members import member_add, member_remove
 from chats.services.messages import message_send
@@ -73,3 +75,19 @@ async def test_a_message_posted_while_joining_is_not_lost(connect, user, other_u
     messages = await bob.next_messages()
     assert [m["text"] for m in messages] == ["quick hello"]
     assert await bob.silent()
+
+
+async def test_a_member_removed_in_the_admin_hears_nothing_more(connect, user, other_user):
+    """Security review finding 9: a member removed in the admin kept receiving new messages. The
+    admin's action (tests/moderation) calls this service; no one else is in the chat's way."""
+    chat = await sync(chat_factory)(user, [other_user])
+    root = await sync(User.objects.create_superuser)("root", "x" * 12, name="Root")
+    bob = await connect(other_user)
+    membership = await sync(Membership.objects.get)(chat=chat, user=other_user)
+
+    await sync(member_remove_by_moderator)(membership=membership, moderator=root, reason="spam")
+    removed = await bob.next_of("member.removed")
+    await sync(message_send)(chat=chat, user=user, text="after bob was removed")
+
+    assert removed["user_id"] == other_user.pk
+    assert await bob.silent(0.5)
