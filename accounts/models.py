@@ -80,6 +80,41 @@ class User(AbstractBaseUser, PermissionsMixin):
         return user
 
 
+class LoginSessionKind(models.TextChoices):
+    TOKEN = "token"  # noqa: S105  (a kind, no secret): a POST /api/auth/token/ and its refreshes
+    BROWSER = "browser"  # a session cookie: the demo pages' sign-in, the admin's
+
+
+class LoginSession(models.Model):
+    """One sign-in and everything that follows from it. Its id is the `sid` of every token it
+    issues, and the name of its sockets' group. Ending it voids its tokens (each request checks
+    `ended`), deletes its browser session and closes its sockets (accounts/services.py)."""
+
+    id = models.CharField(primary_key=True, max_length=64)
+    user = models.ForeignKey("User", on_delete=models.CASCADE, related_name="login_sessions")
+    kind = models.CharField(max_length=8, choices=LoginSessionKind.choices)
+    # A browser session's key in the session store, to end it there. Never shown to anyone.
+    session_key = models.CharField(max_length=40, blank=True, db_index=True)
+    created = models.DateTimeField(auto_now_add=True)
+    last_used = models.DateTimeField()
+    expires = models.DateTimeField()  # when its refresh token or cookie lapses, unless used
+    ended = models.DateTimeField(null=True, blank=True)
+    user_agent = models.CharField(max_length=200, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        indexes: ClassVar = [
+            models.Index(
+                fields=["user", "expires"],
+                condition=models.Q(ended__isnull=True),
+                name="login_session_live",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} session of {self.user_id}"
+
+
 class IdempotencyRecord(models.Model):
     """A write that a user sent with an Idempotency-Key, and the answer it got: the same key again
     gets that answer and changes nothing (chatproject/idempotency.py). Kept for 24 hours."""
