@@ -12,18 +12,21 @@ revocation must not survive it). A socket re-checks the same at least every hear
 each write it makes, so revocation holds even if the channel layer never delivers the close.
 """
 
-from typing import Any, cast
+from typing import Any
 
+from django.db.models import Exists, QuerySet
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 from django.utils import timezone
 from rest_framework_simplejwt.authentication import JWTAuthentication
-from rest_framework_simplejwt.exceptions import AuthenticationFailed
+from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import Token
+from rest_framework_simplejwt.utils import get_md5_hash_password
 
 from accounts import signals
-from accounts.models import User
+from accounts.models import LoginSession, User
 
 
 def credentials_revoke(*, user: User) -> None:
@@ -31,6 +34,7 @@ def credentials_revoke(*, user: User) -> None:
     now = timezone.now()
     User.objects.filter(pk=user.pk).update(credentials_valid_after=now)
     user.credentials_valid_after = now
+    LoginSession.objects.filter(user=user, ended__isnull=True).update(ended=now)
     outstanding = OutstandingToken.objects.filter(user=user, blacklistedtoken__isnull=True)
     BlacklistedToken.objects.bulk_create(
         [BlacklistedToken(token=token) for token in outstanding], ignore_conflicts=True
@@ -61,13 +65,28 @@ def credentials_hold(user: User, authenticated_at: float) -> bool:
     return valid_after is None or authenticated_at > valid_after.timestamp()
 
 
-def credentials_hold_now(*, user_id: int, authenticated_at: float) -> bool:
-    """The same, read fresh: one query."""
-    user = User.objects.filter(pk=user_id).only("is_active", "credentials_valid_after").first()
-    return user is not None and credentials_hold(user, authenticated_at)
+def credentials_hold_now(*, user_id: int, authenticated_at: float, session_id: str | None) -> bool:
+    """The same, read fresh, and the login session not ended: one query."""
+    users = User.objects.filter(pk=user_id).only("is_active", "credentials_valid_after")
+    user = _with_session_ended(users, session_id).first()
+    ended = user is not None and user.session_ended  # type: ignore[attr-defined]  # annotated
+    return user is not None and credentials_hold(user, authenticated_at) and not ended
+
+
+def _with_session_ended(users: QuerySet[User], session_id: str | None) -> QuerySet[User]:
+    """Each user annotated `session_ended`: whether that login session has ended. A session with
+    no record (a token from before sessions were recorded) has not."""
+    ended = LoginSession.objects.filter(pk=session_id or "", ended__isnull=False)
+    return users.annotate(session_ended=Exists(ended))
 
 
 ISSUED_AT_CLAIM = "auth_at"
+SESSION_CLAIM = "sid"  # the login session (accounts.LoginSession) a token belongs to
+
+
+def session_of(token: Token) -> str | None:
+    session_id = token.get(SESSION_CLAIM)
+    return None if session_id is None else str(session_id)
 
 
 def issued_at(token: Token) -> float:
@@ -76,12 +95,27 @@ def issued_at(token: Token) -> float:
 
 
 class CredentialsJWTAuthentication(JWTAuthentication):
-    """SimpleJWT's checks (signature, expiry, an active user, the password unchanged), and the
-    token issued after the user's credentials_valid_after. No query more: the user's
-    row is read anyway."""
+    """SimpleJWT's checks (signature, expiry, an active user, the password unchanged), the token
+    issued after the user's credentials_valid_after, and its login session not ended: all from
+    the one query that reads the user."""
 
     def get_user(self, validated_token: Token) -> User:  # type: ignore[override]  # it is ours
-        user = cast(User, super().get_user(validated_token))
-        if not credentials_hold(user, issued_at(validated_token)):
+        user_id = validated_token.get(jwt_settings.USER_ID_CLAIM)
+        if user_id is None:
+            raise InvalidToken("Token contained no recognizable user identification")
+        users = _with_session_ended(User.objects.filter(pk=user_id), session_of(validated_token))
+        user = users.first()
+        if user is None:
+            raise AuthenticationFailed("User not found", code="user_not_found")
+        if not user.is_active:
+            raise AuthenticationFailed("User is inactive", code="user_inactive")
+        if validated_token.get(jwt_settings.REVOKE_TOKEN_CLAIM) != get_md5_hash_password(
+            user.password
+        ):
+            raise AuthenticationFailed(
+                "The user's password has been changed.", code="password_changed"
+            )
+        ended = user.session_ended  # type: ignore[attr-defined]  # annotated
+        if not credentials_hold(user, issued_at(validated_token)) or ended:
             raise AuthenticationFailed("This token was revoked.", code="token_revoked")
         return user

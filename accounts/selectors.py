@@ -2,7 +2,7 @@ from django.db.models import Case, Exists, OuterRef, Q, QuerySet, Value, When
 from rest_framework_simplejwt.tokens import Token
 
 from accounts.credentials import CredentialsJWTAuthentication
-from accounts.models import User
+from accounts.models import LoginSession, User
 
 
 def user_directory(*, viewer: User, search: str = "") -> QuerySet[User]:
@@ -30,3 +30,11 @@ def user_for_access_token(raw: str) -> tuple[User, Token]:
     authentication = CredentialsJWTAuthentication()
     token = authentication.get_validated_token(raw.encode("utf-8", "surrogatepass"))
     return authentication.get_user(token), token
+
+
+def browser_session_id(*, session_key: str) -> str | None:
+    """The login session of a browser's session cookie, if it was recorded."""
+    if not session_key:
+        return None
+    sessions = LoginSession.objects.filter(session_key=session_key)
+    return sessions.values_list("id", flat=True).first()

@@ -2,7 +2,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from accounts.models import LOGIN_PATTERN, User, UserStatus
+from accounts.models import LOGIN_PATTERN, LoginSession, User, UserStatus
 from accounts.payloads import user_payload
 from chatproject.serializers import StrictSerializer
 
@@ -72,3 +72,15 @@ class TokenPairSerializer(serializers.Serializer):
 
 class RefreshSerializer(StrictSerializer):
     refresh = serializers.CharField(max_length=4096)
+
+
+class LoginSessionSerializer(serializers.ModelSerializer):
+    current = serializers.SerializerMethodField(help_text="The session of this request.")
+
+    class Meta:
+        model = LoginSession
+        fields = ("id", "created", "last_used", "user_agent", "ip", "current")
+        read_only_fields = fields
+
+    def get_current(self, session: LoginSession) -> bool:
+        return bool(session.pk == self.context.get("current_id"))

@@ -2,6 +2,7 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from accounts.api.views import (
+    LoginSessionViewSet,
     LogoutView,
     RegisterView,
     TokenObtainView,
@@ -11,6 +12,7 @@ from accounts.api.views import (
 
 router = SimpleRouter()
 router.register("users", UserViewSet, basename="user")
+router.register("auth/sessions", LoginSessionViewSet, basename="login-session")
 
 urlpatterns = [
     path("auth/register/", RegisterView.as_view(), name="auth-register"),

@@ -9,9 +9,11 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
+from rest_framework_simplejwt.tokens import Token
 
 from accounts import selectors, services
 from accounts.api.serializers import (
+    LoginSessionSerializer,
     PasswordChangeSerializer,
     RefreshSerializer,
     RegisterSerializer,
@@ -20,6 +22,7 @@ from accounts.api.serializers import (
     UserSerializer,
     UserUpdateSerializer,
 )
+from accounts.credentials import session_of
 from accounts.models import User
 from chatproject.idempotency import IdempotentWrites
 from chatproject.openapi import error_responses
@@ -183,7 +186,9 @@ class UserViewSet(
         data = PasswordChangeSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         user: User = request.user  # type: ignore[assignment]
-        tokens = services.user_password_change(user=user, **data.validated_data)
+        tokens = services.user_password_change(
+            user=user, request=request._request, **data.validated_data
+        )
         if isinstance(request.successful_authenticator, SessionAuthentication):
             # Keep this browser signed in; the user's other sessions end with the old password.
             update_session_auth_hash(request._request, user)
@@ -192,3 +197,60 @@ class UserViewSet(
 
 class _SearchQuery(serializers.Serializer):
     search = serializers.CharField(max_length=100, required=False, allow_blank=True)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="My live login sessions",
+        responses={200: LoginSessionSerializer(many=True), **error_responses(401)},
+        description=(
+            "Every sign-in that has not ended: token logins (a `token` call and its refreshes) "
+            "and browser sign-ins, most recently used first; `current` marks this request's."
+        ),
+    ),
+    destroy=extend_schema(
+        summary="End one of my login sessions",
+        responses={204: None, **error_responses(401, 404)},
+        description=(
+            "Its tokens stop working at once, a browser's cookie is deleted, and its sockets "
+            "close with 4403 on every server process. Another user's session is 404."
+        ),
+    ),
+)
+@extend_schema(tags=["auth"])
+class LoginSessionViewSet(viewsets.ViewSet):
+    lookup_value_regex = r"[A-Za-z0-9_-]{1,64}"
+
+    def _current_id(self, request: Request) -> str | None:
+        if isinstance(request.auth, Token):  # signed in with a token: its login session
+            return session_of(request.auth)
+        return selectors.browser_session_id(session_key=request.session.session_key or "")
+
+    def list(self, request: Request) -> Response:
+        user: User = request.user  # type: ignore[assignment]
+        sessions = services.login_sessions_live(user=user).order_by("-last_used")[
+            :LOGIN_SESSIONS_SHOWN
+        ]
+        context = {"current_id": self._current_id(request)}
+        return Response(LoginSessionSerializer(sessions, many=True, context=context).data)
+
+    def destroy(self, request: Request, pk: str) -> Response:
+        user: User = request.user  # type: ignore[assignment]
+        services.login_session_end_mine(user=user, session_id=pk)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        summary="End all my other login sessions",
+        request=None,
+        responses={204: None, **error_responses(401)},
+    )
+    @action(detail=False, methods=["post"], url_path="revoke-others")
+    def revoke_others(self, request: Request) -> Response:
+        user: User = request.user  # type: ignore[assignment]
+        services.login_sessions_end_others(user=user, current_id=self._current_id(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# The most a sessions list shows: a user with more has signed in from many places, and ends them
+# all with revoke-others.
+LOGIN_SESSIONS_SHOWN = 100

@@ -6,28 +6,45 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0005_credentials_valid_after'),
+        ("accounts", "0005_credentials_valid_after"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='LoginSession',
+            name="LoginSession",
             fields=[
-                ('id', models.CharField(max_length=64, primary_key=True, serialize=False)),
-                ('kind', models.CharField(choices=[('token', 'Token'), ('browser', 'Browser')], max_length=8)),
-                ('session_key', models.CharField(blank=True, db_index=True, max_length=40)),
-                ('created', models.DateTimeField(auto_now_add=True)),
-                ('last_used', models.DateTimeField()),
-                ('expires', models.DateTimeField()),
-                ('ended', models.DateTimeField(blank=True, null=True)),
-                ('user_agent', models.CharField(blank=True, max_length=200)),
-                ('ip', models.GenericIPAddressField(blank=True, null=True)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='login_sessions', to=settings.AUTH_USER_MODEL)),
+                ("id", models.CharField(max_length=64, primary_key=True, serialize=False)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("token", "Token"), ("browser", "Browser")], max_length=8
+                    ),
+                ),
+                ("session_key", models.CharField(blank=True, db_index=True, max_length=40)),
+                ("created", models.DateTimeField(auto_now_add=True)),
+                ("last_used", models.DateTimeField()),
+                ("expires", models.DateTimeField()),
+                ("ended", models.DateTimeField(blank=True, null=True)),
+                ("user_agent", models.CharField(blank=True, max_length=200)),
+                ("ip", models.GenericIPAddressField(blank=True, null=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="login_sessions",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(condition=models.Q(('ended__isnull', True)), fields=['user', 'expires'], name='login_session_live')],
+                "indexes": [
+                    models.Index(
+                        condition=models.Q(("ended__isnull", True)),
+                        fields=["user", "expires"],
+                        name="login_session_live",
+                    )
+                ],
             },
         ),
     ]

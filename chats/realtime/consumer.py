@@ -22,7 +22,7 @@ from accounts.credentials import credentials_hold_now, issued_at
 from accounts.models import User
 from accounts.payloads import user_payload
 from accounts.selectors import user_for_access_token
-from accounts.services import browser_session_id
+from accounts.services import browser_session_for
 from chatproject import metrics, throttles
 from chatproject.exceptions import ServiceUnavailable
 from chatproject.overrides.channels import DirectDispatch, Handler
@@ -111,6 +111,7 @@ class ChatConsumer(DirectDispatch, AsyncWebsocketConsumer):
         if settings.EMBEDDED_CELERY:
             events.publish_from_threads_on(asyncio.get_running_loop())
         self.user = None
+        self.session_id: str | None = None  # the login session, once authenticated
         self.authenticated_at = 0.0  # the Unix time of the credentials it holds
         self.timers: list[asyncio.TimerHandle] = []
         self.heartbeat_task: asyncio.Task[None] | None = None
@@ -138,7 +139,10 @@ class ChatConsumer(DirectDispatch, AsyncWebsocketConsumer):
             user = await get_user(self.scope)
             if user.is_authenticated:
                 self.authenticated_at = time.time()
-                await self.start(user, expires_at=None, session_id=browser_session_id(session_key))
+                session = await database_sync_to_async(browser_session_for)(
+                    user=user, session_key=session_key
+                )
+                await self.start(user, expires_at=None, session_id=session.pk)
                 return
         self.later(AUTH_TIMEOUT_SECONDS, self.close_unless_authenticated)
 
@@ -187,6 +191,7 @@ class ChatConsumer(DirectDispatch, AsyncWebsocketConsumer):
         at or below the seqs in `hello` the client fetches with `sync`.
         """
         self.user = user
+        self.session_id = session_id
         self.schedule_expiry(expires_at)
         await self.subscriptions.follow_user(user.pk, session_id)
         chat_ids = await database_sync_to_async(selectors.chat_ids_for_user)(user=user)
@@ -233,7 +238,11 @@ class ChatConsumer(DirectDispatch, AsyncWebsocketConsumer):
 
     def check_credentials(self) -> None:
         """Before every write the socket makes, and on each heartbeat: one query."""
-        if not credentials_hold_now(user_id=self.member.pk, authenticated_at=self.authenticated_at):
+        if not credentials_hold_now(
+            user_id=self.member.pk,
+            authenticated_at=self.authenticated_at,
+            session_id=self.session_id,
+        ):
             raise CredentialsRevoked
 
     async def disconnect(self, code: int) -> None:

@@ -142,3 +142,48 @@ async def test_a_socket_rechecks_before_it_writes(
 
     assert await socket.receive_output(timeout=1) == REVOKED
     assert not await sync(Message.objects.filter(chat=chat).exists)()
+
+
+def logout(user: User, access: str, refresh: str) -> None:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
+    assert client.post("/api/auth/logout/", {"refresh": refresh}, format="json").status_code == 204
+
+
+async def test_ending_a_session_from_the_list_closes_its_socket_and_only_its_own(
+    connect: Any, user: User
+) -> None:
+    ended: dict[str, Any] = await sync(tokens_issue)(user=user)
+    kept: dict[str, Any] = await sync(tokens_issue)(user=user)
+    doomed: Socket = await connect(user, token=ended["access"])
+    survivor: Socket = await connect(user, token=kept["access"])
+
+    def end_the_first() -> None:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {kept['access']}")
+        sessions = client.get("/api/auth/sessions/").json()
+        [first] = [s for s in sessions if not s["current"]]
+        assert client.delete(f"/api/auth/sessions/{first['id']}/").status_code == 204
+
+    await sync(end_the_first)()
+
+    assert await doomed.receive_output(timeout=1) == REVOKED
+    assert await sync(rest_status)(ended["access"]) == 401
+    await survivor.send_json_to({"type": "ping"})
+    assert await survivor.expect("pong") == {"type": "pong"}
+
+
+async def test_a_logged_out_sessions_socket_rechecks_when_the_close_never_comes(
+    connect: Any, user: User, other_user: User, layer_loses_every_event: None
+) -> None:
+    """Security review finding 15, with the channel layer down: the socket's own check before a
+    write finds its login session ended."""
+    chat = await sync(chat_factory)(user, [other_user])
+    tokens: dict[str, Any] = await sync(tokens_issue)(user=user)
+    socket: Socket = await connect(user, token=tokens["access"])
+    await sync(logout)(user, tokens["access"], tokens["refresh"])
+
+    await socket.send_json_to({"type": "message.send", "chat_id": chat.pk, "text": "too late"})
+
+    assert await socket.receive_output(timeout=1) == REVOKED
+    assert not await sync(Message.objects.filter(chat=chat).exists)()
