@@ -115,6 +115,23 @@ class LoginSession(models.Model):
         return f"{self.kind} session of {self.user_id}"
 
 
+class Block(models.Model):
+    """`blocker` does not want `blocked` to reach them: no direct chat, no adding them to a chat, no
+    direct message (chats.services.access.require_not_blocked)."""
+
+    blocker = models.ForeignKey("User", on_delete=models.CASCADE, related_name="+")
+    blocked = models.ForeignKey("User", on_delete=models.CASCADE, related_name="+")
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["blocker", "blocked"], name="block_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.blocker_id} blocks {self.blocked_id}"
+
+
 class IdempotencyRecord(models.Model):
     """A write that a user sent with an Idempotency-Key, and the answer it got: the same key again
     gets that answer and changes nothing (chatproject/idempotency.py). Kept for 24 hours."""

@@ -2,7 +2,7 @@ from django.db.models import Case, Exists, OuterRef, Q, QuerySet, Value, When
 from rest_framework_simplejwt.tokens import Token
 
 from accounts.credentials import CredentialsJWTAuthentication
-from accounts.models import LoginSession, User
+from accounts.models import Block, LoginSession, User
 
 
 def user_directory(*, viewer: User, search: str = "") -> QuerySet[User]:
@@ -38,3 +38,9 @@ def browser_session_id(*, session_key: str) -> str | None:
         return None
     sessions = LoginSession.objects.filter(session_key=session_key)
     return sessions.values_list("id", flat=True).first()
+
+
+def blocked_users(*, user: User) -> QuerySet[User]:
+    """The users `user` has blocked, as their directory shows them."""
+    blocked = Block.objects.filter(blocker=user).values("blocked_id")
+    return user_directory(viewer=user).filter(pk__in=blocked)

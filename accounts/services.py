@@ -30,6 +30,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from accounts import signals
 from accounts.credentials import ISSUED_AT_CLAIM, SESSION_CLAIM
 from accounts.models import (
+    Block,
     IdempotencyRecord,
     LoginSession,
     LoginSessionKind,
@@ -79,6 +80,23 @@ def user_update(*, user: User, name: str | None = None, status: UserStatus | Non
 
 # How long a write sent with an Idempotency-Key answers a retry (chatproject/idempotency.py).
 IDEMPOTENCY_KEPT_FOR = timedelta(hours=24)
+
+
+# --- Blocks -------------------------------------------------------------------------------------
+
+
+def block_add(*, user: User, blocked_id: int) -> None:
+    """Block someone; blocking them again changes nothing."""
+    if blocked_id == user.pk:
+        raise exceptions.ValidationError({"user_id": ["You cannot block yourself."]})
+    if not User.objects.filter(pk=blocked_id, is_active=True).exists():
+        raise exceptions.NotFound("No such user.")
+    Block.objects.get_or_create(blocker=user, blocked_id=blocked_id)
+
+
+def block_remove(*, user: User, blocked_id: int) -> None:
+    """Unblock someone; unblocking someone not blocked changes nothing."""
+    Block.objects.filter(blocker=user, blocked_id=blocked_id).delete()
 
 
 # --- Login sessions -----------------------------------------------------------------------------

@@ -2,6 +2,7 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from accounts.api.views import (
+    BlockViewSet,
     LoginSessionViewSet,
     LogoutView,
     RegisterView,
@@ -11,6 +12,7 @@ from accounts.api.views import (
 )
 
 router = SimpleRouter()
+router.register("users/me/blocks", BlockViewSet, basename="block")
 router.register("users", UserViewSet, basename="user")
 router.register("auth/sessions", LoginSessionViewSet, basename="login-session")
 

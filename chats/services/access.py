@@ -1,10 +1,12 @@
 """The checks that the writes of chats start with: who is a member, and what their role allows."""
 
 from collections.abc import Iterable
+from typing import Any
 
+from django.db.models import QuerySet
 from rest_framework import exceptions
 
-from accounts.models import User
+from accounts.models import Block, User
 from chats.models import Chat, Membership
 
 
@@ -28,3 +30,10 @@ def active_users(user_ids: Iterable[int], *, field: str) -> list[User]:
     if missing:
         raise exceptions.ValidationError({field: [f"No such user: {sorted(missing)}."]})
     return users
+
+
+def require_not_blocked(actor: User, user_ids: Iterable[int] | QuerySet[Any]) -> None:
+    """None of these users has blocked the actor: a blocked user cannot open a direct chat with
+    them, add them to a chat, or message them directly (API.md, Users)."""
+    if Block.objects.filter(blocked=actor, blocker_id__in=user_ids).exists():
+        raise exceptions.PermissionDenied("This person does not accept that from you.")

@@ -17,7 +17,12 @@ from chats.models import (
     Role,
 )
 from chats.realtime import events
-from chats.services.access import active_users, membership_get, require_role
+from chats.services.access import (
+    active_users,
+    membership_get,
+    require_not_blocked,
+    require_role,
+)
 from chats.services.versions import chat_version_next, user_versions_next
 
 
@@ -42,6 +47,7 @@ def chat_create(
     if len(other_ids) > MEMBER_IDS_MAX:
         raise exceptions.ValidationError({"member_ids": [f"At most {MEMBER_IDS_MAX} members."]})
     others = active_users(other_ids, field="member_ids")
+    require_not_blocked(creator, other_ids)
     chat = Chat.objects.create(
         chat_type=chat_type, title=title, description=description, creator=creator, version=1
     )
@@ -72,6 +78,7 @@ def _direct_chat_get_or_create(*, creator: User, member_ids: set[int]) -> tuple[
             {"member_ids": ["A direct chat needs exactly one other user."]}
         )
     (other,) = active_users(member_ids, field="member_ids")
+    require_not_blocked(creator, [other.pk])
     low, high = sorted((creator.pk, other.pk))
     key = f"{low}:{high}"
     existing = Chat.objects.filter(direct_key=key).first()

@@ -8,7 +8,12 @@ from accounts.models import User
 from chats import selectors
 from chats.models import MANAGER_ROLES, Chat, ChatType, Departure, Membership, Role
 from chats.realtime import events
-from chats.services.access import active_users, membership_get, require_role
+from chats.services.access import (
+    active_users,
+    membership_get,
+    require_not_blocked,
+    require_role,
+)
 from chats.services.chats import chat_deleted_for_members
 from chats.services.versions import chat_version_next, user_versions_next
 
@@ -28,6 +33,7 @@ def member_add(*, chat: Chat, actor: User, user_id: int, role: Role = Role.MEMBE
     if role == Role.ADMIN:
         require_role(actor_membership, (Role.OWNER,), "appoint admins")
     (user,) = active_users([user_id], field="user_id")
+    require_not_blocked(actor, [user_id])
     chat.version = chat_version_next(chat.pk)  # and so two adds of one user queue here
     if Membership.objects.filter(chat=chat, user=user).exists():
         raise exceptions.ValidationError({"user_id": ["Already a member."]})

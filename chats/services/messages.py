@@ -9,7 +9,7 @@ from accounts.models import User
 from chats.models import MANAGER_ROLES, Chat, ChatType, Membership, Message
 from chats.moderation.services import message_remove
 from chats.realtime import events
-from chats.services.access import membership_get, require_role
+from chats.services.access import membership_get, require_not_blocked, require_role
 from chats.services.versions import chat_post_next, chat_version_next
 
 # The audit entry's reason when a moderator deletes through REST, which takes no body.
@@ -28,6 +28,9 @@ def may_post(chat: Chat, user: User) -> Membership:
     membership = membership_get(chat=chat, user=user)
     if chat.chat_type == ChatType.CHANNEL:
         require_role(membership, MANAGER_ROLES, "post in this channel")
+    if chat.chat_type == ChatType.DIRECT:
+        other = Membership.objects.filter(chat=chat).exclude(user=user).values("user_id")
+        require_not_blocked(user, other)
     return membership
 
 
