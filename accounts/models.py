@@ -1,3 +1,4 @@
+import secrets
 from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
@@ -130,6 +131,28 @@ class Block(models.Model):
 
     def __str__(self) -> str:
         return f"{self.blocker_id} blocks {self.blocked_id}"
+
+
+def _invite_code() -> str:
+    return secrets.token_urlsafe(12)
+
+
+class InviteCode(models.Model):
+    """Lets people register while REGISTRATION is `invite`: made by staff in the admin, good for
+    `max_uses` registrations until `expires`."""
+
+    code = models.CharField(max_length=32, unique=True, default=_invite_code)
+    created_by = models.ForeignKey(
+        "User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    max_uses = models.PositiveIntegerField(default=1)
+    uses = models.PositiveIntegerField(default=0, editable=False)
+    expires = models.DateTimeField()
+    note = models.CharField(max_length=200, blank=True, help_text="Who it is for.")
+    created = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"invite {self.code} ({self.uses}/{self.max_uses})"
 
 
 class IdempotencyRecord(models.Model):

@@ -32,6 +32,7 @@ from accounts.credentials import ISSUED_AT_CLAIM, SESSION_CLAIM
 from accounts.models import (
     Block,
     IdempotencyRecord,
+    InviteCode,
     LoginSession,
     LoginSessionKind,
     User,
@@ -47,7 +48,13 @@ def _password_check_strength(password: str, *, user: User, field: str) -> None:
 
 
 @transaction.atomic
-def user_register(*, login: str, password: str, name: str) -> User:
+def user_register(*, login: str, password: str, name: str, invite: str = "") -> User:
+    """Register, as REGISTRATION allows: anyone (`open`), with a valid invite code (`invite`; the
+    code's use is counted in the same transaction), or no one (`closed`)."""
+    if settings.REGISTRATION == "closed":
+        raise exceptions.PermissionDenied("Registration is closed.")
+    if settings.REGISTRATION == "invite":
+        _invite_use(invite)
     if User.objects.filter(login__iexact=login).exists():
         raise exceptions.ValidationError({"login": ["This login is taken."]})
     user = User(login=login, name=name)
@@ -59,6 +66,14 @@ def user_register(*, login: str, password: str, name: str) -> User:
     except IntegrityError as exc:  # a concurrent registration won the race for this login
         raise exceptions.ValidationError({"login": ["This login is taken."]}) from exc
     return user
+
+
+def _invite_use(code: str) -> None:
+    invite = InviteCode.objects.select_for_update().filter(code=code).first() if code else None
+    if invite is None or invite.expires <= timezone.now() or invite.uses >= invite.max_uses:
+        raise exceptions.PermissionDenied("Registration needs a valid invite code.")
+    invite.uses += 1
+    invite.save(update_fields=["uses"])
 
 
 @transaction.atomic

@@ -276,6 +276,10 @@ def env_rate(name: str, default: str) -> tuple[float, float]:
 
 WS_MESSAGE_RATE = env_rate("WS_MESSAGE_RATE", "10,20")
 WS_FRAME_RATE = env_rate("WS_FRAME_RATE", "20,40")
+# Who may register: "open" (anyone), "invite" (with an invite code made in the admin), "closed".
+REGISTRATION = os.environ.get("REGISTRATION", "open")
+if REGISTRATION not in ("open", "invite", "closed"):
+    raise ImproperlyConfigured("REGISTRATION must be open, invite or closed.")
 # Pending scheduled messages, per user and per chat (all its members together).
 SCHEDULED_PENDING_PER_USER = int(os.environ.get("SCHEDULED_PENDING_PER_USER", "100"))
 SCHEDULED_PENDING_PER_CHAT = int(os.environ.get("SCHEDULED_PENDING_PER_CHAT", "500"))

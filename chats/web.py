@@ -89,6 +89,10 @@ class RegisterForm(forms.Form):
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
+    # Shown only while REGISTRATION is "invite".
+    invite = forms.CharField(
+        label="Invite code", max_length=32, help_text="The code you were given to join."
+    )
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -102,6 +106,8 @@ def register(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect(settings.LOGIN_REDIRECT_URL)
     form = RegisterForm(request.POST if request.method == "POST" else None)
+    if settings.REGISTRATION != "invite":
+        del form.fields["invite"]
     status = 200
     if request.method == "POST":
         wait = form_throttle_wait(request, RegisterThrottle())
@@ -115,13 +121,18 @@ def register(request: HttpRequest) -> HttpResponse:
                     login=form.cleaned_data["login"],
                     password=form.cleaned_data["password"],
                     name=form.cleaned_data["name"],
+                    invite=form.cleaned_data.get("invite", ""),
                 )
             except exceptions.ValidationError as exc:
                 _add_api_errors(form, exc.detail)
+            except exceptions.PermissionDenied as exc:  # closed, or no valid invite code
+                form.add_error(None, str(exc.detail))
+                status = 403
             else:
                 auth_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
                 return redirect(settings.LOGIN_REDIRECT_URL)
-    return render(request, "web/register.html", {"form": form}, status=status)
+    context = {"form": form, "closed": settings.REGISTRATION == "closed"}
+    return render(request, "web/register.html", context, status=status)
 
 
 def _add_api_errors(form: forms.Form, detail: Any) -> None:

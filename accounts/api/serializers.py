@@ -30,6 +30,13 @@ class RegisterSerializer(StrictSerializer):
     login = serializers.RegexField(LOGIN_PATTERN, max_length=150)
     password = serializers.CharField(max_length=128, trim_whitespace=False, write_only=True)
     name = serializers.CharField(min_length=1, max_length=150)
+    invite = serializers.CharField(
+        max_length=32,
+        required=False,
+        default="",
+        write_only=True,
+        help_text="An invite code, when the server's REGISTRATION is `invite`.",
+    )
 
 
 class UserUpdateSerializer(StrictSerializer):

@@ -45,9 +45,14 @@ class RegisterView(APIView):
 
     @extend_schema(
         request=RegisterSerializer,
-        responses={201: UserSerializer, **error_responses(400, 413, 429)},
+        responses={201: UserSerializer, **error_responses(400, 403, 413, 429)},
         auth=[],
         tags=["auth"],
+        description=(
+            "As the server's REGISTRATION allows: `open` (anyone), `invite` (with a valid "
+            "`invite` code made by staff in the admin, each with a use limit and an expiry; "
+            "else 403) or `closed` (403)."
+        ),
     )
     def post(self, request: Request) -> Response:
         data = RegisterSerializer(data=request.data)
