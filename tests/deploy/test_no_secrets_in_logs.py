@@ -58,8 +58,10 @@ def test_the_app_logs_no_secret_at_debug(caplog: pytest.LogCaptureFixture) -> No
     ).json()
     tokens += [pair["access"], pair["refresh"], grant["access"], grant["refresh"]]
     tokens += [refreshed["access"], refreshed["refresh"]]
-    # The refresh token already rotated away: a 401 that logs a warning.
-    reused = client.post("/api/auth/token/refresh/", {"refresh": pair["refresh"]}, format="json")
+    # The form grant's refresh token, rotated away and presented again: a 401 that logs a
+    # warning, and ends that login session (the other one goes on below).
+    client.post("/api/auth/token/refresh/", {"refresh": grant["refresh"]}, format="json")
+    reused = client.post("/api/auth/token/refresh/", {"refresh": grant["refresh"]}, format="json")
     wrong = client.post(
         "/api/auth/token/", {"login": "ada", "password": WRONG_PASSWORD}, format="json"
     )
@@ -95,7 +97,16 @@ def test_the_server_logs_no_secret(production_server: Server) -> None:
     wrong = server.request(
         "POST", "/api/auth/token/", {"login": "lin", "password": WRONG_PASSWORD}, HTTPS
     )
-    reused = server.request("POST", "/api/auth/token/refresh/", {"refresh": pair["refresh"]}, HTTPS)
+    # A second sign-in whose refresh token is rotated away and presented again: a 401 that ends
+    # that login session, not this one.
+    other = server.request(
+        "POST", "/api/auth/token/", {"login": "lin", "password": PASSWORD}, HTTPS
+    ).json()
+    tokens += [other["access"], other["refresh"]]
+    server.request("POST", "/api/auth/token/refresh/", {"refresh": other["refresh"]}, HTTPS)
+    reused = server.request(
+        "POST", "/api/auth/token/refresh/", {"refresh": other["refresh"]}, HTTPS
+    )
     forged = server.request(
         "GET", "/api/users/me/", headers={**HTTPS, "Authorization": f"Bearer {pair['access']}x"}
     )
