@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from websockets.exceptions import ConnectionClosed
 
 from accounts.services import tokens_issue
 from chats.models import Message
-from tests.clients import ws_client
-from tests.factories import UserFactory, chat_factory
+from tests.clients import Client, ws_client
+from tests.factories import PASSWORD, UserFactory, chat_factory
 from tests.faults.conftest import Http, wait_until
 from tests.processes import daphne, free_port
 from tests.realtime.conftest import sync
@@ -105,3 +106,41 @@ def _retrying(attempt: Callable[[], Awaitable[bool]]) -> Callable[[], Awaitable[
             return False
 
     return condition
+
+
+@pytest.mark.parametrize("cause", ["logout", "password change"])
+async def test_a_revocation_while_redis_is_down_closes_the_socket_on_its_own_check(
+    private_redis, processes, tmp_path: Path, cause: str
+):
+    """API.md, revocation: with the channel layer down the close event never comes, and the
+    socket's own check (every heartbeat: 1 s here, 30 s by default) finds the login session or
+    the credentials void and closes with 4403. REST refuses the old token at once."""
+    alice = await sync(UserFactory)(login="alice")
+    port = free_port()
+    processes.append(daphne(port, tmp_path, REDIS_URL=private_redis.url))
+    server = f"http://127.0.0.1:{port}"
+    tokens = await sync(tokens_issue)(user=alice)
+    api = Http(server, tokens["access"])
+
+    async with ws_client(f"ws://127.0.0.1:{port}/ws/", tokens["access"]) as socket:
+        private_redis.stop()
+        if cause == "logout":
+            status, body = await api.post("/api/auth/logout/", {"refresh": tokens["refresh"]})
+            assert status == 204, body
+        else:
+            change = {"old_password": PASSWORD, "new_password": "a-brand-new-passphrase-42"}
+            status, body = await api.post("/api/users/me/password/", change)
+            assert status == 200, body
+
+        with pytest.raises(ConnectionClosed) as closed:
+            await read_until_closed(socket)
+
+        assert closed.value.rcvd is not None
+        assert closed.value.rcvd.code == 4403
+        assert (await api.get("/api/users/me/"))[0] == 401
+
+
+async def read_until_closed(socket: Client) -> None:
+    """Read frames (events, pongs) until the server closes the socket; 5 s without any fails."""
+    while True:
+        await socket.receive(timeout=5)
