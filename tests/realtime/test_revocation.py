@@ -10,11 +10,13 @@ from typing import Any, cast
 import pytest
 from django.test import Client
 from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts.models import User
 from accounts.services import tokens_issue
 from chatproject.asgi import application
 from chats.models import Message
+from chats.moderation.services import user_ban
 from chats.realtime import events
 from tests.factories import PASSWORD, UserFactory, chat_factory
 from tests.realtime.conftest import HOST, ORIGIN, Socket, sync
@@ -71,16 +73,54 @@ def admin_unticks_active(user: User) -> None:
     assert not User.objects.get(pk=user.pk).is_active
 
 
-@pytest.mark.parametrize(
-    "revoke", [shell_password_change, admin_password_change, admin_unticks_active]
-)
+def api_password_change(user: User, tokens: dict[str, Any]) -> None:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
+    change = {"old_password": PASSWORD, "new_password": NEW_PASSWORD}
+    assert client.post("/api/users/me/password/", change, format="json").status_code == 200
+
+
+def moderator_bans(user: User) -> None:
+    user_ban(user=user, moderator=superuser(), reason="spam")
+
+
+def logout_of(user: User, tokens: dict[str, Any]) -> None:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
+    body = {"refresh": tokens["refresh"]}
+    assert client.post("/api/auth/logout/", body, format="json").status_code == 204
+
+
+def ended_from_the_sessions_list(user: User, tokens: dict[str, Any]) -> None:
+    """Another sign-in of the same user ends this one from GET /api/auth/sessions/."""
+    other = APIClient()
+    other.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens_issue(user=user)['access']}")
+    session_id = AccessToken(tokens["access"])["sid"]
+    assert session_id in [s["id"] for s in other.get("/api/auth/sessions/").json()]
+    assert other.delete(f"/api/auth/sessions/{session_id}/").status_code == 204
+
+
+# Every cause that voids a token and closes its sockets (API.md, Auth: revocation), whoever makes
+# it and however. Each gets the user and the pair opened before it.
+CAUSES = {
+    "logout": logout_of,
+    "an API password change": api_password_change,
+    "an admin password change": lambda user, tokens: admin_password_change(user),
+    "a shell password change": lambda user, tokens: shell_password_change(user),
+    "a deactivation in the admin": lambda user, tokens: admin_unticks_active(user),
+    "a ban": lambda user, tokens: moderator_bans(user),
+    "the session ended from the list": ended_from_the_sessions_list,
+}
+
+
+@pytest.mark.parametrize("cause", CAUSES)
 async def test_a_change_made_anywhere_voids_the_old_tokens_and_closes_the_sockets(
-    connect: Any, user: User, revoke: Any
+    connect: Any, user: User, cause: str
 ) -> None:
     tokens: dict[str, Any] = await sync(tokens_issue)(user=user)
     socket: Socket = await connect(user, token=tokens["access"])
 
-    await sync(revoke)(user)
+    await sync(CAUSES[cause])(user, tokens)
 
     assert await socket.receive_output(timeout=1) == REVOKED
     assert await sync(rest_status)(tokens["access"]) == 401
@@ -144,31 +184,17 @@ async def test_a_socket_rechecks_before_it_writes(
     assert not await sync(Message.objects.filter(chat=chat).exists)()
 
 
-def logout(user: User, access: str, refresh: str) -> None:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
-    assert client.post("/api/auth/logout/", {"refresh": refresh}, format="json").status_code == 204
-
-
-async def test_ending_a_session_from_the_list_closes_its_socket_and_only_its_own(
-    connect: Any, user: User
+@pytest.mark.parametrize("cause", ["logout", "the session ended from the list"])
+async def test_ending_one_session_leaves_the_users_other_sockets_open(
+    connect: Any, user: User, cause: str
 ) -> None:
     ended: dict[str, Any] = await sync(tokens_issue)(user=user)
-    kept: dict[str, Any] = await sync(tokens_issue)(user=user)
     doomed: Socket = await connect(user, token=ended["access"])
-    survivor: Socket = await connect(user, token=kept["access"])
+    survivor: Socket = await connect(user)
 
-    def end_the_first() -> None:
-        client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Bearer {kept['access']}")
-        sessions = client.get("/api/auth/sessions/").json()
-        [first] = [s for s in sessions if not s["current"]]
-        assert client.delete(f"/api/auth/sessions/{first['id']}/").status_code == 204
-
-    await sync(end_the_first)()
+    await sync(CAUSES[cause])(user, ended)
 
     assert await doomed.receive_output(timeout=1) == REVOKED
-    assert await sync(rest_status)(ended["access"]) == 401
     await survivor.send_json_to({"type": "ping"})
     assert await survivor.expect("pong") == {"type": "pong"}
 
@@ -181,7 +207,7 @@ async def test_a_logged_out_sessions_socket_rechecks_when_the_close_never_comes(
     chat = await sync(chat_factory)(user, [other_user])
     tokens: dict[str, Any] = await sync(tokens_issue)(user=user)
     socket: Socket = await connect(user, token=tokens["access"])
-    await sync(logout)(user, tokens["access"], tokens["refresh"])
+    await sync(logout_of)(user, tokens)
 
     await socket.send_json_to({"type": "message.send", "chat_id": chat.pk, "text": "too late"})
 
