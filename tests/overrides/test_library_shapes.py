@@ -15,10 +15,12 @@ from channels.consumer import AsyncConsumer
 from channels.exceptions import ChannelFull
 from channels.layers import InMemoryChannelLayer
 from channels_redis.core import RedisChannelLayer
+from daphne import http_protocol
 from daphne.server import Server
 from daphne.ws_protocol import WebSocketFactory, WebSocketProtocol
 from django.core.handlers.asgi import ASGIHandler
 from django.db.backends.base.base import BaseDatabaseWrapper
+from twisted.web.http import Request as TwistedRequest
 
 from chatproject.overrides import asgiref, daphne
 from chatproject.overrides.channels import InMemoryChannelLayer as CountingLayer
@@ -30,6 +32,17 @@ def source(function: object) -> str:
 
 
 # --- daphne, autobahn, Twisted (chatproject/overrides/daphne.py) ---------------------------------
+
+
+def test_daphne_builds_http_requests_with_its_module_s_web_request_class() -> None:
+    """BoundedWebRequest replaces daphne.http_protocol.WebRequest, which buildProtocol reads at
+    each connection, and hooks Twisted's Request where the body arrives."""
+    assert "protocol.requestFactory = WebRequest" in source(http_protocol.HTTPFactory.buildProtocol)
+    for hook in ("gotLength", "handleContentChunk", "process", "connectionLost"):
+        assert callable(getattr(TwistedRequest, hook)), hook
+    assert "self.content.write(data)" in source(TwistedRequest.handleContentChunk)
+    daphne.install()
+    assert http_protocol.WebRequest is daphne.BoundedWebRequest
 
 
 def test_daphne_builds_sockets_with_the_factory_s_protocol_class() -> None:
