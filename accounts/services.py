@@ -149,8 +149,10 @@ def login_session_start(
     )
 
 
-def _token_session_locked(*, session_id: str, user: User) -> LoginSession:
-    """A token session, locked; made now for a token from before sessions were recorded."""
+def _token_session_locked(*, token: RefreshToken, user: User) -> LoginSession:
+    """The refresh token's login session, locked; made now for a token from before sessions were
+    recorded (one without a `sid` is a session of its own)."""
+    session_id = str(token.get(SESSION_CLAIM) or token[jwt_settings.JTI_CLAIM])
     session, _ = LoginSession.objects.select_for_update().get_or_create(
         id=session_id,
         defaults={
@@ -160,6 +162,8 @@ def _token_session_locked(*, session_id: str, user: User) -> LoginSession:
             "expires": timezone.now() + jwt_settings.REFRESH_TOKEN_LIFETIME,
         },
     )
+    if session.user_id != user.pk:  # a forged sid cannot touch someone else's session
+        raise InvalidToken({"detail": "Token is invalid", "code": "token_not_valid"})
     return session
 
 
@@ -289,7 +293,7 @@ def _tokens_rotate(token: RefreshToken) -> tuple[dict[str, Any] | None, str | No
     user = User.objects.filter(pk=token.get(jwt_settings.USER_ID_CLAIM), is_active=True).first()
     if outstanding is None or user is None:
         return None, "No active account for this token."
-    session = _token_session_locked(session_id=str(token.get(SESSION_CLAIM)), user=user)
+    session = _token_session_locked(token=token, user=user)
     if session.ended is not None:
         return None, "This login session has ended."
     if BlacklistedToken.objects.filter(token=outstanding).exists():
@@ -313,7 +317,7 @@ def logout(*, user: User, refresh: str) -> None:
     if str(token.get(jwt_settings.USER_ID_CLAIM)) != str(user.pk):
         raise exceptions.ValidationError({"refresh": ["This token belongs to another user."]})
     token.blacklist()
-    session = _token_session_locked(session_id=str(token.get(SESSION_CLAIM)), user=user)
+    session = _token_session_locked(token=token, user=user)
     login_session_end(session=session)
 
 
