@@ -6,7 +6,9 @@ token used a second time means someone holds a copy, so its whole session ends."
 from collections.abc import Callable
 from typing import Any
 
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from accounts.models import User
@@ -161,3 +163,17 @@ def test_a_password_change_ends_every_other_session(
     assert fresh.status_code == 200
     sessions = listed(bearer(fresh.json()["access"]))
     assert [s["current"] for s in sessions] == [True]
+
+
+def test_checking_a_token_and_its_session_is_one_query(
+    anon: APIClient, user: User, bearer: Bearer
+) -> None:
+    """The user, whether their credentials were revoked after the token, and whether its login
+    session ended: all in the query that reads the user (no Redis round trip, no second query)."""
+    api = bearer(sign_in_from(anon, user, "Phone/1.0")["access"])
+
+    with CaptureQueriesContext(connection) as queries:
+        assert api.get(ME).status_code == 200
+
+    assert len(queries) == 1
+    assert "accounts_loginsession" in queries[0]["sql"]
