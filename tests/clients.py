@@ -45,6 +45,13 @@ class Client:
             if frame["type"] == frame_type:
                 return frame
 
+    async def read_until_closed(self, timeout: float) -> None:
+        """Read frames (events, pongs) until the server closes the socket, which raises
+        ConnectionClosed; TimeoutError if it is still open after `timeout`."""
+        deadline = time.monotonic() + timeout
+        while True:
+            await self.receive(max(0.0, deadline - time.monotonic()))
+
     async def ping(self) -> None:
         """The socket is open and answers: a ping gets its pong (skipping events in flight)."""
         await self.send({"type": "ping"})

@@ -15,7 +15,7 @@ from websockets.exceptions import ConnectionClosed
 
 from accounts.services import tokens_issue
 from chats.models import Message
-from tests.clients import Client, ws_client
+from tests.clients import ws_client
 from tests.factories import PASSWORD, UserFactory, chat_factory
 from tests.faults.conftest import Http, wait_until
 from tests.processes import daphne, free_port
@@ -133,14 +133,8 @@ async def test_a_revocation_while_redis_is_down_closes_the_socket_on_its_own_che
             assert status == 200, body
 
         with pytest.raises(ConnectionClosed) as closed:
-            await read_until_closed(socket)
+            await socket.read_until_closed(timeout=5)
 
         assert closed.value.rcvd is not None
         assert closed.value.rcvd.code == 4403
         assert (await api.get("/api/users/me/"))[0] == 401
-
-
-async def read_until_closed(socket: Client) -> None:
-    """Read frames (events, pongs) until the server closes the socket; 5 s without any fails."""
-    while True:
-        await socket.receive(timeout=5)

@@ -10,9 +10,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from rest_framework_simplejwt.tokens import AccessToken
+from websockets.exceptions import ConnectionClosed
 
-from tests.clients import user_client
-from tests.factories import chat_factory, messages_factory
+from accounts.services import tokens_issue
+from tests.clients import user_client, ws_client
+from tests.factories import PASSWORD, chat_factory, messages_factory
+from tests.faults.conftest import Http
 from tests.processes import daphnes, ws_url
 from tests.realtime.conftest import sync
 
@@ -96,3 +100,33 @@ async def test_a_client_that_moves_process_mid_stream_misses_nothing(servers, us
                 after = message["seq"]
 
     assert sorted(seen) == list(range(1, 501))
+
+
+@pytest.mark.parametrize("cause", ["logout", "password change", "session ended from the list"])
+async def test_a_revocation_made_on_one_process_closes_the_sockets_on_the_other(
+    servers, user, cause
+):
+    """API.md, revocation: every affected socket, on every server process, closes with 4403
+    within a second; REST refuses the old token at once."""
+    tokens = await sync(tokens_issue)(user=user)
+    http = Http(servers[0].replace("ws://", "http://").removesuffix("/ws/"), tokens["access"])
+    async with ws_client(servers[1], tokens["access"]) as socket:
+        if cause == "logout":
+            status, _ = await http.post("/api/auth/logout/", {"refresh": tokens["refresh"]})
+        elif cause == "password change":
+            change = {"old_password": PASSWORD, "new_password": "a-brand-new-passphrase-42"}
+            status, _ = await http.post("/api/users/me/password/", change)
+        else:
+            other = Http(http.base, (await sync(tokens_issue)(user=user))["access"])
+            session_id = AccessToken(tokens["access"])["sid"]
+            status, _ = await asyncio.to_thread(
+                other.call, "DELETE", f"/api/auth/sessions/{session_id}/"
+            )
+        assert status in (200, 204)
+
+        with pytest.raises(ConnectionClosed) as closed:
+            await socket.read_until_closed(timeout=1)
+
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 4403
+    assert (await http.get("/api/users/me/"))[0] == 401
