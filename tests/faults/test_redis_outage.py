@@ -16,10 +16,11 @@ from websockets.exceptions import ConnectionClosed
 from accounts.services import tokens_issue
 from chats.models import Message
 from tests.clients import ws_client
-from tests.factories import PASSWORD, UserFactory, chat_factory
+from tests.factories import UserFactory, chat_factory
 from tests.faults.conftest import Http, wait_until
 from tests.processes import daphne, free_port
 from tests.realtime.conftest import sync
+from tests.revocation import CAUSES, rest_status
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres, pytest.mark.redis]
 
@@ -108,7 +109,7 @@ def _retrying(attempt: Callable[[], Awaitable[bool]]) -> Callable[[], Awaitable[
     return condition
 
 
-@pytest.mark.parametrize("cause", ["logout", "password change"])
+@pytest.mark.parametrize("cause", CAUSES)
 async def test_a_revocation_while_redis_is_down_closes_the_socket_on_its_own_check(
     private_redis, processes, tmp_path: Path, cause: str
 ):
@@ -118,23 +119,15 @@ async def test_a_revocation_while_redis_is_down_closes_the_socket_on_its_own_che
     alice = await sync(UserFactory)(login="alice")
     port = free_port()
     processes.append(daphne(port, tmp_path, REDIS_URL=private_redis.url))
-    server = f"http://127.0.0.1:{port}"
     tokens = await sync(tokens_issue)(user=alice)
-    api = Http(server, tokens["access"])
 
     async with ws_client(f"ws://127.0.0.1:{port}/ws/", tokens["access"]) as socket:
         private_redis.stop()
-        if cause == "logout":
-            status, body = await api.post("/api/auth/logout/", {"refresh": tokens["refresh"]})
-            assert status == 204, body
-        else:
-            change = {"old_password": PASSWORD, "new_password": "a-brand-new-passphrase-42"}
-            status, body = await api.post("/api/users/me/password/", change)
-            assert status == 200, body
+        await sync(CAUSES[cause])(alice, tokens)
 
         with pytest.raises(ConnectionClosed) as closed:
             await socket.read_until_closed(timeout=5)
 
-        assert closed.value.rcvd is not None
-        assert closed.value.rcvd.code == 4403
-        assert (await api.get("/api/users/me/"))[0] == 401
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 4403
+    assert await sync(rest_status)(tokens["access"]) == 401

@@ -10,15 +10,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from rest_framework_simplejwt.tokens import AccessToken
 from websockets.exceptions import ConnectionClosed
 
 from accounts.services import tokens_issue
+from chats.models import Membership
+from chats.moderation.services import member_remove_by_moderator
+from chats.services.messages import message_send
 from tests.clients import user_client, ws_client
-from tests.factories import PASSWORD, chat_factory, messages_factory
-from tests.faults.conftest import Http
+from tests.factories import chat_factory, messages_factory
 from tests.processes import daphnes, ws_url
 from tests.realtime.conftest import sync
+from tests.revocation import CAUSES, rest_status, superuser
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres, pytest.mark.redis]
 
@@ -102,31 +104,34 @@ async def test_a_client_that_moves_process_mid_stream_misses_nothing(servers, us
     assert sorted(seen) == list(range(1, 501))
 
 
-@pytest.mark.parametrize("cause", ["logout", "password change", "session ended from the list"])
-async def test_a_revocation_made_on_one_process_closes_the_sockets_on_the_other(
-    servers, user, cause
-):
+@pytest.mark.parametrize("cause", CAUSES)
+async def test_a_revocation_reaches_the_socket_on_another_process(servers, user, cause):
     """API.md, revocation: every affected socket, on every server process, closes with 4403
-    within a second; REST refuses the old token at once."""
+    within a second; REST refuses the old token at once. The cause is made here, as the API,
+    the admin, a shell or a moderator would make it; the socket is held by a daphne."""
     tokens = await sync(tokens_issue)(user=user)
-    http = Http(servers[0].replace("ws://", "http://").removesuffix("/ws/"), tokens["access"])
     async with ws_client(servers[1], tokens["access"]) as socket:
-        if cause == "logout":
-            status, _ = await http.post("/api/auth/logout/", {"refresh": tokens["refresh"]})
-        elif cause == "password change":
-            change = {"old_password": PASSWORD, "new_password": "a-brand-new-passphrase-42"}
-            status, _ = await http.post("/api/users/me/password/", change)
-        else:
-            other = Http(http.base, (await sync(tokens_issue)(user=user))["access"])
-            session_id = AccessToken(tokens["access"])["sid"]
-            status, _ = await asyncio.to_thread(
-                other.call, "DELETE", f"/api/auth/sessions/{session_id}/"
-            )
-        assert status in (200, 204)
+        await sync(CAUSES[cause])(user, tokens)
 
         with pytest.raises(ConnectionClosed) as closed:
             await socket.read_until_closed(timeout=1)
 
     assert closed.value.rcvd is not None
     assert closed.value.rcvd.code == 4403
-    assert (await http.get("/api/users/me/"))[0] == 401
+    assert await sync(rest_status)(tokens["access"]) == 401
+
+
+async def test_a_member_removed_in_the_admin_stops_hearing_the_chat_on_another_process(
+    servers, user, other_user
+):
+    chat = await sync(chat_factory)(user, [other_user])
+    root = await sync(superuser)()
+    async with user_client(servers[1], other_user) as bob:
+        membership = await sync(Membership.objects.get)(chat=chat, user=other_user)
+        await sync(member_remove_by_moderator)(membership=membership, moderator=root, reason="x")
+        removed = await bob.next_of("member.removed", timeout=1)
+        await sync(message_send)(chat=chat, user=user, text="after bob was removed")
+
+        assert removed["user_id"] == other_user.pk
+        with pytest.raises(TimeoutError):
+            await bob.next_of("message.new", timeout=1)
