@@ -11,7 +11,7 @@ LISTEN_BACKLOG ?= 4096
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev run stack bench bench-quick test soak catch-up-property lint format check clean
+.PHONY: bench-auth help install install-dev run stack bench bench-quick test soak catch-up-property lint format check clean
 
 help:
 	@echo "make run     set up and serve the product on http://$(HOST):$(PORT) (SQLite, no servers needed)"
@@ -72,6 +72,16 @@ bench: $(VENV)/.installed-bench
 
 bench-quick: $(VENV)/.installed-bench
 	$(BIN)/python bench/run.py --quick
+
+# What checking an access token costs per request, ours against SimpleJWT's own, on the local
+# PostgreSQL's chat_bench_auth database (made and migrated here).
+BENCH_AUTH_DB = postgres://postgres@127.0.0.1:5432/chat_bench_auth
+bench-auth: $(VENV)/.installed-bench
+	createdb -h 127.0.0.1 -U postgres chat_bench_auth 2>/dev/null || true
+	DATABASE_URL=$(BENCH_AUTH_DB) DEBUG=true $(BIN)/python manage.py migrate -v0
+	DATABASE_URL=$(BENCH_AUTH_DB) DEBUG=false ALLOWED_HOSTS=127.0.0.1 \
+	SECRET_KEY=bench-only-secret-key-0123456789abcdef0123456789abcdef \
+	$(BIN)/python bench/auth_check.py
 
 test: install-dev
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -14,7 +14,6 @@ each write it makes, so revocation holds even if the channel layer never deliver
 
 from typing import Any
 
-from django.db.models import Exists, QuerySet
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 from django.utils import timezone
@@ -67,17 +66,26 @@ def credentials_hold(user: User, authenticated_at: float) -> bool:
 
 def credentials_hold_now(*, user_id: int, authenticated_at: float, session_id: str | None) -> bool:
     """The same, read fresh, and the login session not ended: one query."""
-    users = User.objects.filter(pk=user_id).only("is_active", "credentials_valid_after")
-    user = _with_session_ended(users, session_id).first()
-    ended = user is not None and user.session_ended  # type: ignore[attr-defined]  # annotated
+    user = user_with_session_ended(user_id, session_id)
+    ended = user is not None and user.session_ended  # type: ignore[attr-defined]  # selected
     return user is not None and credentials_hold(user, authenticated_at) and not ended
 
 
-def _with_session_ended(users: QuerySet[User], session_id: str | None) -> QuerySet[User]:
-    """Each user annotated `session_ended`: whether that login session has ended. A session with
-    no record (a token from before sessions were recorded) has not."""
-    ended = LoginSession.objects.filter(pk=session_id or "", ended__isnull=False)
-    return users.annotate(session_ended=Exists(ended))
+# The user, and whether a login session of theirs has ended (a session with no record, from a
+# token made before sessions were recorded, has not). Written out: every request and every socket
+# write asks it, and Django's compiler took twice as long to build it as PostgreSQL to answer it
+# (bench/auth_check.py).
+_SESSIONS, _USERS = LoginSession._meta.db_table, User._meta.db_table
+_USER_WITH_SESSION_ENDED_SQL = (
+    f"SELECT u.*, EXISTS (SELECT 1 FROM {_SESSIONS} s"  # noqa: S608
+    " WHERE s.id = %s AND s.ended IS NOT NULL) AS session_ended"
+    f" FROM {_USERS} u WHERE u.id = %s"
+)
+
+
+def user_with_session_ended(user_id: Any, session_id: str | None) -> User | None:
+    users = User.objects.raw(_USER_WITH_SESSION_ENDED_SQL, [session_id or "", user_id])
+    return next(iter(users), None)
 
 
 ISSUED_AT_CLAIM = "auth_at"
@@ -103,8 +111,7 @@ class CredentialsJWTAuthentication(JWTAuthentication):
         user_id = validated_token.get(jwt_settings.USER_ID_CLAIM)
         if user_id is None:
             raise InvalidToken("Token contained no recognizable user identification")
-        users = _with_session_ended(User.objects.filter(pk=user_id), session_of(validated_token))
-        user = users.first()
+        user = user_with_session_ended(user_id, session_of(validated_token))
         if user is None:
             raise AuthenticationFailed("User not found", code="user_not_found")
         if not user.is_active:
@@ -115,7 +122,7 @@ class CredentialsJWTAuthentication(JWTAuthentication):
             raise AuthenticationFailed(
                 "The user's password has been changed.", code="password_changed"
             )
-        ended = user.session_ended  # type: ignore[attr-defined]  # annotated
+        ended = user.session_ended  # type: ignore[attr-defined]  # selected
         if not credentials_hold(user, issued_at(validated_token)) or ended:
             raise AuthenticationFailed("This token was revoked.", code="token_revoked")
         return user
