@@ -4,8 +4,12 @@ server processes (tests/realtime/test_two_processes.py) and with Redis stopped
 (tests/faults/test_redis_outage.py). Each takes the user and the token pair opened before it, and
 acts as its real cause would: through the API, the admin's forms, a shell, a moderator."""
 
+import io
 from typing import Any, cast
+from unittest import mock
 
+from django.contrib.auth.management.commands import changepassword
+from django.core.management import call_command
 from django.test import Client
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
@@ -43,6 +47,13 @@ def shell_password_change(user: User) -> None:
     fresh = User.objects.get(pk=user.pk)
     fresh.set_password(NEW_PASSWORD)
     fresh.save()
+
+
+def changepassword_command(user: User) -> None:
+    """`manage.py changepassword`, typing the new password twice at its prompts."""
+    # The command's module imports getpass; its prompts are what a test cannot type into.
+    with mock.patch(f"{changepassword.__name__}.getpass.getpass", return_value=NEW_PASSWORD):
+        call_command("changepassword", user.login, stdout=io.StringIO())
 
 
 def admin_password_change(user: User) -> None:
@@ -98,6 +109,7 @@ CAUSES = {
     "an API password change": api_password_change,
     "an admin password change": lambda user, tokens: admin_password_change(user),
     "a shell password change": lambda user, tokens: shell_password_change(user),
+    "manage.py changepassword": lambda user, tokens: changepassword_command(user),
     "a deactivation in the admin": lambda user, tokens: admin_unticks_active(user),
     "a ban": lambda user, tokens: moderator_bans(user),
     "the session ended from the list": ended_from_the_sessions_list,
