@@ -294,7 +294,13 @@ async def _hold(
         await handshakes.acquire()
         try:
             ws = await _connect(url, token)
-            await ws.recv()  # hello
+            try:
+                # Bounded: a hello that never came left a whole load generator waiting until the
+                # harness killed it, and scenario 5 never ran (bench/README.md, 2026-12-05).
+                await asyncio.wait_for(ws.recv(), IDLE_TIMEOUT)  # hello
+            except BaseException:
+                await ws.close()
+                raise
         finally:
             handshakes.release()
         state["connected"] += 1
