@@ -25,6 +25,7 @@ from rest_framework import exceptions
 
 from accounts.models import User
 from chats.models import Chat, Departure, Membership, Message, ScheduledMessage
+from chats.services.access import removes_messages_anywhere
 
 SEARCH_CONFIG = "simple"
 
@@ -117,7 +118,7 @@ def chat_get_for_member(*, user: User, chat_id: int) -> Chat:
 def chat_get_for_moderation(*, user: User, chat_id: int) -> Chat:
     """The chat for a member, or any chat for a moderator (who removes messages in chats they are
     not in)."""
-    if user.has_perm("chats.remove_message"):
+    if removes_messages_anywhere(user):
         chat = Chat.objects.filter(pk=chat_id).first()
         if chat is None:
             raise exceptions.NotFound("No such chat.")

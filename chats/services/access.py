@@ -37,3 +37,9 @@ def require_not_blocked(actor: User, user_ids: Iterable[int] | QuerySet[Any]) ->
     them, add them to a chat, or message them directly (API.md, Users)."""
     if Block.objects.filter(blocked=actor, blocker_id__in=user_ids).exists():
         raise exceptions.PermissionDenied("This person does not accept that from you.")
+
+
+def removes_messages_anywhere(user: User) -> bool:
+    """A moderator: staff with the remove_message permission, who removes messages in chats they
+    are not in. Staff first, so that everyone else costs no permission lookup."""
+    return user.is_staff and user.has_perm("chats.remove_message")

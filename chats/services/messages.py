@@ -9,7 +9,12 @@ from accounts.models import User
 from chats.models import MANAGER_ROLES, Chat, ChatType, Membership, Message
 from chats.moderation.services import message_remove
 from chats.realtime import events
-from chats.services.access import membership_get, require_not_blocked, require_role
+from chats.services.access import (
+    membership_get,
+    removes_messages_anywhere,
+    require_not_blocked,
+    require_role,
+)
 from chats.services.versions import chat_post_next, chat_version_next
 
 # The audit entry's reason when a moderator deletes through REST, which takes no body.
@@ -95,7 +100,7 @@ def message_delete(*, message: Message, actor: User) -> None:
     if message.user_id != actor.pk:
         membership = Membership.objects.filter(chat_id=message.chat_id, user=actor).first()
         if membership is None or membership.role not in MANAGER_ROLES:
-            if actor.has_perm("chats.remove_message"):
+            if removes_messages_anywhere(actor):
                 if not message.deleted:  # as a delete is, a second one is a no-op
                     message_remove(message=message, moderator=actor, reason=REMOVED_THROUGH_API)
                 return
