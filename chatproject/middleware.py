@@ -60,3 +60,35 @@ class ApiNoStoreMiddleware:
         if request.path.startswith("/api/") and not response.has_header("Cache-Control"):
             response["Cache-Control"] = "no-store"
         return response
+
+
+class ReleaseViewMiddleware:
+    """Once a DRF response is rendered, drop the references that tie the view, its request, its
+    response and its serializers into cycles: the view holds the request and the response, whose
+    contexts point back at the view; the request points at itself; a serializer's data points
+    back at the serializer, whose fields point back at it. Left so, every API request's objects,
+    its rows and payloads included, waited for the cyclic collector, whose pauses, tens of ms
+    each, then landed on whatever request or socket ran next (bench/README.md, catch-up). The
+    rendered response keeps its data; nothing after the view reads the rest.
+
+    First in MIDDLEWARE, so that every other middleware has seen the response."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        renderer_context = getattr(response, "renderer_context", None)
+        if renderer_context:
+            view, drf_request = renderer_context.get("view"), renderer_context.get("request")
+            if drf_request is not None:
+                drf_request.parser_context = None
+            if view is not None:
+                view.__dict__.clear()
+            renderer_context.clear()
+            data = getattr(response, "data", None)
+            for part in (data, *data.values()) if isinstance(data, dict) else (data,):
+                serializer = getattr(part, "serializer", None)  # DRF's ReturnDict, ReturnList
+                if serializer is not None:
+                    serializer.__dict__.clear()
+        return response

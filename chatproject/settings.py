@@ -64,6 +64,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "chatproject.middleware.ReleaseViewMiddleware",
     "chatproject.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "chatproject.middleware.ContentSecurityPolicyMiddleware",

@@ -86,6 +86,15 @@ def test_django_s_asgi_handler_answers_through_get_response_async() -> None:
     assert "is_async" in inspect.signature(ASGIHandler.load_middleware).parameters
 
 
+def test_django_s_asgi_handler_cancels_the_request_when_the_disconnect_listener_ends() -> None:
+    """SyncStackASGIHandler's listener returns where Django's raises RequestAborted: the same to
+    handle only while it cancels on FIRST_COMPLETED and ignores RequestAborted."""
+    handle = source(ASGIHandler.handle)
+    assert "return_when=asyncio.FIRST_COMPLETED" in handle
+    assert "except RequestAborted:" in handle
+    assert "task.cancel()" in handle
+
+
 def test_django_skips_the_health_check_once_it_is_marked_done() -> None:
     check = source(BaseDatabaseWrapper.close_if_health_check_failed)
     assert "self.health_check_done" in check
