@@ -5,7 +5,9 @@ Each message carries its *scheduled* send time in its text ("b:<epoch seconds>:<
 request is timed from when it was due, so latency runs from when the work should have started to
 when it finished: a slow server cannot hide its slowness by slowing the client down (no coordinated
 omission). Latencies go into HdrHistograms. Each process reports the CPU it used itself, so a
-saturated load generator is never mistaken for a slow server.
+saturated load generator is never mistaken for a slow server. Frames and answers the timing waits
+for are parsed with orjson, native as a browser's JSON.parse is: with the standard library's
+parser a 10,000-change catch-up spent 20 ms in the client alone.
 
 Every public function here but `on_schedule` (the open-loop clock, which channel_layers.py
 shares) runs in a process of its own and puts one result dict on `out` (`catch_ups`, one per run
@@ -20,6 +22,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlsplit
 
+import orjson
 from hdrh.histogram import HdrHistogram
 from websockets.asyncio.client import ClientConnection, connect
 
@@ -69,7 +72,7 @@ async def _next_frame(ws: Any, *frame_types: str) -> dict[str, Any]:
         while True:
             raw = await ws.recv()
             if _is_one_of(raw, *frame_types):
-                frame = json.loads(raw)
+                frame = orjson.loads(raw)
                 if frame.get("type") in frame_types:
                     return dict(frame)
 
@@ -409,7 +412,7 @@ class _JsonClient:
         self.requests += 1
         if status != 200:
             raise RuntimeError(f"GET {path} answered {status}: {body[:200]!r}")
-        return dict(json.loads(body))
+        return dict(orjson.loads(body))
 
 
 class _Changes:

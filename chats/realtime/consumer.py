@@ -353,9 +353,11 @@ class ChatConsumer(DirectDispatch, AsyncWebsocketConsumer):
             after = messages[-1]["seq"]
 
     async def sync_changes(self, frame: dict[str, Any]) -> None:
-        pages = await self.read_changes(frame["chat_id"], frame["since_version"], frame["limit"])
-        for changes in pages:
-            await self.send_frame("changes", ref=frame.get("ref"), **changes)
+        pages = await self.read_changes(
+            frame["chat_id"], frame["since_version"], frame["limit"], ref=frame.get("ref")
+        )
+        for _, text in pages:
+            await self.send(text_data=text)
 
     async def on_user_sync(self, frame: dict[str, Any]) -> None:
         changes = await database_sync_to_async(self._user_changes)(frame["since_user_version"])
@@ -383,17 +385,28 @@ class ChatConsumer(DirectDispatch, AsyncWebsocketConsumer):
 
     # --- What subscriptions ask of the socket ---------------------------------------------------
 
-    async def read_changes(self, chat_id: int, since: int, limit: int) -> list[dict[str, Any]]:
-        pages: list[dict[str, Any]] = await database_sync_to_async(self._changes)(
-            chat_id, since, limit
+    async def read_changes(
+        self, chat_id: int, since: int, limit: int, **fields: Any
+    ) -> list[tuple[int, str]]:
+        """Each page's version and its `changes` frame, with `fields` (a `ref`) added."""
+        pages: list[tuple[int, str]] = await database_sync_to_async(self._changes)(
+            chat_id, since, limit, fields
         )
         return pages
 
-    def _changes(self, chat_id: int, since: int, limit: int) -> list[dict[str, Any]]:
+    def _changes(
+        self, chat_id: int, since: int, limit: int, fields: dict[str, Any]
+    ) -> list[tuple[int, str]]:
+        """Encoded here, page by page, so that a page's payloads are gone once written: a
+        catch-up of thousands of changes holds its text, never all its objects at once, which
+        the collector would scan (bench/README.md, catch-up)."""
         pages = selectors.chat_changes(
             user=self.member, chat_id=chat_id, since=since, limit=limit, pages=SYNC_BATCHES_MAX
         )
-        return [changes_payload(changes) for changes in pages]
+        return [
+            (changes.version, events.encode_frame("changes", **fields, **changes_payload(changes)))
+            for changes in pages
+        ]
 
     async def read_history(
         self, chat_id: int, after: int, limit: int

@@ -41,9 +41,12 @@ class Socket(Protocol):
 
     async def close(self, code: int | None = None, reason: str | None = None) -> None: ...
 
-    async def read_changes(self, chat_id: int, since: int, limit: int) -> list[dict[str, Any]]:
+    async def read_changes(
+        self, chat_id: int, since: int, limit: int, **fields: Any
+    ) -> list[tuple[int, str]]:
         """The chat's changes after a version, in the pages that one `sync` answers (each as
-        GET .../changes/ answers), if the socket's user may read the chat (else NotFound)."""
+        GET .../changes/ answers), if the socket's user may read the chat (else NotFound): each
+        page's version and its `changes` frame."""
         ...
 
 
@@ -218,11 +221,11 @@ class Subscriptions:
             # it here, as its unsubscribe would, which may yet come or may have come first.
             self.unfollow_chat(chat_id)
             return
-        for changes in pages:
-            if changes["version"] <= stream.last_version:
+        for version, frame in pages:
+            if version <= stream.last_version:
                 break
-            await self.socket.send_shared(events.encode_frame("changes", **changes))
-            await self._send_all(stream.advance(changes["version"]))
+            await self.socket.send_shared(frame)
+            await self._send_all(stream.advance(version))
 
     async def _send_all(self, frames: list[str]) -> None:
         for frame in frames:
