@@ -47,8 +47,10 @@ application = ProtocolTypeRouter(
 )
 
 # Everything loaded so far lives as long as the process: frozen, out of the collector's way, a
-# full collection scans only what requests made since; and young collections wait for 50,000 new
-# objects rather than 700. A catch-up of 10,000 changes builds tens of thousands of objects: its
-# slowest tenth went from 208 to 140 ms (bench/README.md, catch-up).
+# full collection scans only what requests made since. Young collections wait for 10,000 new
+# objects rather than 700: a young collection scans every young object still alive, and a
+# catch-up of 10,000 changes keeps thousands alive while it builds its pages. Beside REST and
+# full-load traffic, socket catch-ups' slowest run was 161 ms at 50,000 and 91-103 ms at 10,000,
+# whose pauses are a fifth as long (bench/README.md, catch-up).
 gc.freeze()
-gc.set_threshold(50_000, 20, 10)
+gc.set_threshold(10_000, 20, 10)
