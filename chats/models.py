@@ -1,4 +1,4 @@
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.db import models
@@ -11,6 +11,10 @@ TEXT_MAX = 10_000
 CLIENT_ID_MAX = 64
 MEMBER_IDS_MAX = 100  # people added in one request (security review finding 10)
 REASON_MAX = 1000  # a report's reason, and a moderator's
+QUOTE_MAX = 200  # what a quoted reply copies of the message it answers
+EMOJI_MAX = 32  # code points: the longest emoji sequences (family ZWJ, tag flags) take 10
+REACTIONS_DISTINCT_MAX = 20  # distinct emoji on one message
+PINS_MAX = 100  # pinned messages per chat
 
 
 class ChatType(models.TextChoices):
@@ -26,6 +30,14 @@ class Role(models.TextChoices):
 
 
 MANAGER_ROLES = (Role.OWNER, Role.ADMIN)
+
+
+class Notify(models.TextChoices):
+    """A member's notification level for a chat: what the unread badge counts."""
+
+    ALL = "all"
+    MENTIONS = "mentions"
+    NONE = "none"
 
 
 class Chat(models.Model):
@@ -85,6 +97,7 @@ class Membership(models.Model):
     version = models.BigIntegerField(default=0, editable=False)  # the chat's, at the last change
     # The user's version (User.user_version) when they joined or changed their settings here.
     user_version = models.BigIntegerField(default=0, editable=False)
+    notify = models.CharField(max_length=8, choices=Notify.choices, default=Notify.ALL)
 
     class Meta:
         constraints: ClassVar = [
@@ -129,6 +142,30 @@ class Message(models.Model):
     )
     removed_at = models.DateTimeField(null=True, blank=True)
     removal_reason = models.TextField(max_length=REASON_MAX, blank=True)
+    # A quoted reply: the message it answers, and a copy of the start of its text as it was
+    # then, which becomes "" while that message is deleted or removed (and comes back with a
+    # restore). A copy, so that the reply changes (and takes a version) only when that happens.
+    reply_to = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
+    reply_to_text = models.CharField(max_length=QUOTE_MAX, blank=True)
+    # A thread reply: the top-level message whose thread it is in. The root counts its replies
+    # that are not deleted, and the time of the latest.
+    thread_root = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="thread_replies",
+        db_index=False,
+    )
+    reply_count = models.IntegerField(default=0)
+    last_reply_at = models.DateTimeField(null=True, blank=True)
+    # The ids of the members the text mentions, as the payload lists them; Mention rows are what
+    # mention counts read.
+    mention_ids = models.JSONField(default=list, blank=True)
+    # Set while pinned: the pins list's order. A removal hides the pin; an author's delete drops it.
+    pinned_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints: ClassVar = [
@@ -148,6 +185,26 @@ class Message(models.Model):
                 condition=Q(removed_by__isnull=False),
                 name="message_removed_by",
             ),
+            # One thread's replies by seq, and the main flow without them.
+            models.Index(
+                fields=["thread_root", "seq"],
+                condition=Q(thread_root__isnull=False),
+                name="message_thread_seq",
+            ),
+            models.Index(
+                fields=["chat", "seq"],
+                condition=Q(thread_root__isnull=True),
+                name="message_main_flow_seq",
+            ),
+            # The quoted replies of a message, whose quotes follow its deletion.
+            models.Index(
+                fields=["reply_to"], condition=Q(reply_to__isnull=False), name="message_reply_to"
+            ),
+            models.Index(
+                fields=["chat", "pinned_at"],
+                condition=Q(pinned_at__isnull=False),
+                name="message_pins",
+            ),
         ]
         permissions: ClassVar = [
             # Not change_message: the change form would rewrite text past the services.
@@ -157,11 +214,75 @@ class Message(models.Model):
     def __str__(self) -> str:
         return f"{self.chat_id}#{self.seq}"
 
+    # Its reactions as a payload shows them to one member (chats.selectors.reactions_for), set
+    # by whoever read them; a message just posted has none.
+    reactions: "list[dict[str, Any]]" = []  # noqa: RUF012  # replaced, never changed in place
+
     @property
     def author_name(self) -> str | None:
         """What a message payload shows of its author; a history row reads it by join
-        (chats.selectors.MessageRow)."""
+        (chats.selectors.MessageRow), as it does the quoted message's below."""
         return None if self.user is None else self.user.name
+
+    @property
+    def reply_to_seq(self) -> int | None:
+        return None if self.reply_to is None else self.reply_to.seq
+
+    @property
+    def reply_to_user_id(self) -> int | None:
+        return None if self.reply_to is None else self.reply_to.user_id
+
+    @property
+    def reply_to_author_name(self) -> str | None:
+        return None if self.reply_to is None else self.reply_to.author_name
+
+
+class Reaction(models.Model):
+    """One member's emoji on a message. A message lists each emoji once with its count."""
+
+    # The unique (message, emoji, user) index serves this foreign key too.
+    message = models.ForeignKey(
+        Message, on_delete=models.CASCADE, related_name="reaction_rows", db_index=False
+    )
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    emoji = models.CharField(max_length=EMOJI_MAX)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["message", "emoji", "user"], name="reaction_one_per_user"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.emoji} by {self.user_id} on {self.message_id}"
+
+
+class Mention(models.Model):
+    """A member mentioned by a message that is not deleted: what their mention_count for the
+    chat counts, past their read marker. A delete or removal drops the rows; a restore and an
+    edit write them again from the text."""
+
+    # The unique (message, user) index serves this foreign key too.
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="+", db_index=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    chat = models.ForeignKey(Chat, on_delete=models.CASCADE, related_name="+")
+    seq = models.BigIntegerField()  # the message's, which the read marker is compared with
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["message", "user"], name="mention_unique"),
+        ]
+        indexes: ClassVar = [
+            # A member's mention count in a chat; it serves the user foreign key too.
+            models.Index(fields=["user", "chat", "seq"], name="mention_user_chat_seq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} in {self.message_id}"
 
 
 class Departure(models.Model):

@@ -42,12 +42,36 @@ class MessageFields(Protocol):
     def edited(self) -> bool: ...
     @property
     def deleted(self) -> bool: ...
+    @property
+    def reply_to_id(self) -> int | None: ...
+    @property
+    def reply_to_seq(self) -> int | None: ...
+    @property
+    def reply_to_user_id(self) -> int | None: ...
+    @property
+    def reply_to_author_name(self) -> str | None: ...
+    @property
+    def reply_to_text(self) -> str: ...
+    @property
+    def thread_root_id(self) -> int | None: ...
+    @property
+    def reply_count(self) -> int: ...
+    @property
+    def last_reply_at(self) -> datetime | None: ...
+    @property
+    def mention_ids(self) -> list[int]: ...
+    @property
+    def pinned_at(self) -> datetime | None: ...
+    @property
+    def reactions(self) -> list[dict[str, Any]]: ...
 
 
 def message_payload(message: MessageFields) -> dict[str, Any]:
     """Built directly, not through DRF's fields: every history page, sync batch and event
     serializes messages, and DRF's per-field machinery was a third of a history request's CPU in
-    the profile (bench/README.md)."""
+    the profile (bench/README.md). A tombstone shows no mentions, reactions or pin: a removal
+    hides them, and a restore brings them back."""
+    deleted = message.deleted
     return {
         "id": message.id,
         "chat_id": message.chat_id,
@@ -57,12 +81,31 @@ def message_payload(message: MessageFields) -> dict[str, Any]:
         "author": None
         if message.user_id is None
         else {"id": message.user_id, "name": message.author_name},
-        "text": "" if message.deleted else message.text,
+        "text": "" if deleted else message.text,
         "client_id": message.client_id,
         "created": api_time(message.created),
         "updated": api_time(message.updated),
         "edited": message.edited,
-        "deleted": message.deleted,
+        "deleted": deleted,
+        "reply_to": None if message.reply_to_id is None else _quote(message),
+        "thread_root_id": message.thread_root_id,
+        "reply_count": message.reply_count,
+        "last_reply_at": api_time(message.last_reply_at),
+        "mentions": [] if deleted else message.mention_ids,
+        "reactions": [] if deleted else message.reactions,
+        "pinned": message.pinned_at is not None and not deleted,
+        "attachments": [],
+    }
+
+
+def _quote(message: MessageFields) -> dict[str, Any]:
+    return {
+        "id": message.reply_to_id,
+        "seq": message.reply_to_seq,
+        "author": None
+        if message.reply_to_user_id is None
+        else {"id": message.reply_to_user_id, "name": message.reply_to_author_name},
+        "text": "" if message.deleted else message.reply_to_text,
     }
 
 
@@ -73,6 +116,8 @@ def chat_payload(
     last_message: Message | None,
     my_role: str | None = None,
     unread_count: int = 0,
+    mention_count: int = 0,
+    notify: str = "all",
 ) -> dict[str, Any]:
     """A chat as one member sees it. Without my_role, the per-member fields are left out: an
     event that every member gets carries only what they share."""
@@ -91,6 +136,8 @@ def chat_payload(
     if my_role is not None:
         payload["my_role"] = my_role
         payload["unread_count"] = unread_count
+        payload["mention_count"] = mention_count
+        payload["notify"] = notify
     payload["last_message"] = None if last_message is None else message_payload(last_message)
     return payload
 
@@ -105,6 +152,8 @@ def my_chat_payload(chat: Chat) -> dict[str, Any]:
         last_message=last[0] if last else None,
         my_role=chat.my_role,  # type: ignore[attr-defined]
         unread_count=chat.unread_count,  # type: ignore[attr-defined]
+        mention_count=chat.mention_count,  # type: ignore[attr-defined]
+        notify=chat.my_notify,  # type: ignore[attr-defined]
     )
 
 

@@ -14,6 +14,7 @@ from django.db.models import (
     F,
     FilteredRelation,
     IntegerField,
+    Min,
     OuterRef,
     Prefetch,
     Q,
@@ -24,25 +25,39 @@ from django.db.models.functions import Coalesce
 from rest_framework import exceptions
 
 from accounts.models import User
-from chats.models import Chat, Departure, Membership, Message, ScheduledMessage
+from chats.models import (
+    Chat,
+    Departure,
+    Membership,
+    Mention,
+    Message,
+    Reaction,
+    ScheduledMessage,
+)
 from chats.services.access import removes_messages_anywhere
 
 SEARCH_CONFIG = "simple"
 
 
-def _count(queryset: QuerySet[Membership] | QuerySet[Message]) -> Coalesce:
+def _count(queryset: QuerySet[Membership] | QuerySet[Message] | QuerySet[Mention]) -> Coalesce:
     counted = queryset.order_by().values("chat").annotate(n=Count("pk")).values("n")
     return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
 
 
 def _chats_for_member(user: User) -> QuerySet[Chat]:
-    """Chats of the user, each annotated with my_role, member_count, unread_count and last_message.
+    """Chats of the user, each annotated with my_role, my_notify, member_count, unread_count,
+    mention_count and last_message (a preview, shown without its reactions).
 
-    Unread counts other people's messages past the read marker, not tombstones.
+    Unread counts other people's messages past the read marker, not tombstones; mention_count the
+    messages among them that mention the user.
     """
     unread = Message.objects.filter(
         chat=OuterRef("pk"), seq__gt=OuterRef("my_last_read_seq"), deleted=False
     ).exclude(user=user)
+    # Mention rows exist only for messages that are not deleted.
+    mentions = Mention.objects.filter(
+        chat=OuterRef("pk"), user=user, seq__gt=OuterRef("my_last_read_seq")
+    )
     return (
         Chat.objects.annotate(
             mine=FilteredRelation("memberships", condition=Q(memberships__user=user))
@@ -50,14 +65,18 @@ def _chats_for_member(user: User) -> QuerySet[Chat]:
         .filter(mine__isnull=False)
         .annotate(
             my_role=F("mine__role"),
+            my_notify=F("mine__notify"),
             my_last_read_seq=F("mine__last_read_seq"),
             member_count=_count(Membership.objects.filter(chat=OuterRef("pk"))),
             unread_count=_count(unread),
+            mention_count=_count(mentions),
         )
         .prefetch_related(
             Prefetch(
                 "messages",
-                queryset=Message.objects.filter(seq=F("chat__last_seq")).select_related("user"),
+                queryset=Message.objects.filter(seq=F("chat__last_seq")).select_related(
+                    "user", "reply_to__user"
+                ),
                 to_attr="last_messages",
             )
         )
@@ -73,11 +92,13 @@ def chat_ids_for_user(*, user: User) -> list[int]:
 
 
 def chat_states_for_user(*, user: User) -> list[dict[str, int]]:
-    """Where each of the user's chats stands, `{id, last_seq, version, unread_count}`: a socket's
-    hello."""
+    """Where each of the user's chats stands, `{id, last_seq, version, unread_count,
+    mention_count}`: a socket's hello."""
     states = _chats_for_member(user).order_by("id")
     # The mypy plugin does not see annotated fields such as unread_count.
-    return list(states.values("id", "last_seq", "version", "unread_count"))  # type: ignore[misc]
+    return list(
+        states.values("id", "last_seq", "version", "unread_count", "mention_count")  # type: ignore[misc]
+    )
 
 
 def user_version_get(*, user: User) -> int:
@@ -93,7 +114,9 @@ class ChatSummary(NamedTuple):
 
 def chat_summary(*, chat: Chat) -> ChatSummary:
     last_message = (
-        Message.objects.select_related("user").filter(chat=chat, seq=chat.last_seq).first()
+        Message.objects.select_related("user", "reply_to__user")
+        .filter(chat=chat, seq=chat.last_seq)
+        .first()
     )
     return ChatSummary(Membership.objects.filter(chat=chat).count(), last_message)
 
@@ -137,9 +160,32 @@ def member_get(*, chat: Chat, user_id: int) -> Membership:
     return membership
 
 
+def pins_list(*, chat: Chat) -> QuerySet[Message]:
+    """The chat's pinned messages, most recently pinned first; a removed one is hidden."""
+    return Message.objects.filter(chat=chat, pinned_at__isnull=False, deleted=False).select_related(
+        "user", "reply_to__user"
+    )
+
+
+SEEN_BY_MAX = 100
+
+
+def message_seen_by(*, chat: Chat, message: Message) -> tuple[list[User], int]:
+    """The members other than the author whose read marker is at or past the message (seqs
+    have no gaps, so that is having seen it), most recent change first, at most SEEN_BY_MAX of
+    them; and how many they are in all. Derived from read markers: no row per message."""
+    readers = Membership.objects.filter(chat=chat, last_read_seq__gte=message.seq)
+    if message.user_id is not None:
+        readers = readers.exclude(user_id=message.user_id)
+    first = readers.select_related("user").order_by("-version", "pk")[:SEEN_BY_MAX]
+    return [membership.user for membership in first], readers.count()
+
+
 def message_get(*, chat: Chat, message_id: int) -> Message:
     message = (
-        Message.objects.select_related("user", "chat").filter(chat=chat, pk=message_id).first()
+        Message.objects.select_related("user", "chat", "reply_to__user")
+        .filter(chat=chat, pk=message_id)
+        .first()
     )
     if message is None:
         raise exceptions.NotFound("No such message.")
@@ -163,33 +209,128 @@ class MessageRow(NamedTuple):
     updated: datetime
     edited: bool
     deleted: bool
+    reply_to_id: int | None
+    reply_to_seq: int | None
+    reply_to_user_id: int | None
+    reply_to_author_name: str | None
+    reply_to_text: str
+    thread_root_id: int | None
+    reply_count: int
+    last_reply_at: datetime | None
+    mention_ids: list[int]
+    pinned_at: datetime | None
+    reactions: list[dict[str, Any]]  # read apart, for one viewer (reactions_for)
 
 
-_MESSAGE_ROW_COLUMNS = [
-    "user__name" if field == "author_name" else field for field in MessageRow._fields
-]
+_JOINED_COLUMNS = {
+    "author_name": "user__name",
+    "reply_to_seq": "reply_to__seq",
+    "reply_to_user_id": "reply_to__user_id",
+    "reply_to_author_name": "reply_to__user__name",
+}
+_MESSAGE_ROW_COLUMNS = [_JOINED_COLUMNS.get(field, field) for field in MessageRow._fields[:-1]]
 
 
-def _message_rows(messages: QuerySet[Message]) -> list[MessageRow]:
-    return [MessageRow._make(row) for row in messages.values_list(*_MESSAGE_ROW_COLUMNS)]
+def reactions_for(
+    reactions: QuerySet[Reaction], *, viewer: User
+) -> dict[int, list[dict[str, Any]]]:
+    """Each message's reactions among `reactions`, as its payload lists them for the viewer:
+    each emoji once, in the order it was first used, with its count and whether the viewer is
+    among them. One query, whatever the number of messages."""
+    counted = (
+        reactions.order_by()
+        .values("message_id", "emoji")
+        .annotate(count=Count("pk"), first=Min("pk"), mine=Count("pk", filter=Q(user=viewer)))
+        .order_by("message_id", "first")
+    )
+    by_message: dict[int, list[dict[str, Any]]] = {}
+    for row in counted:
+        by_message.setdefault(row["message_id"], []).append(
+            {"emoji": row["emoji"], "count": row["count"], "me": row["mine"] > 0}
+        )
+    return by_message
+
+
+def _message_rows(
+    messages: QuerySet[Message], *, viewer: User, reactions: QuerySet[Reaction] | None = None
+) -> list[MessageRow]:
+    """The messages as rows, with their reactions for the viewer: two queries. `reactions`
+    narrows the reactions read to those of the messages, where an id list would be long."""
+    rows = list(messages.values_list(*_MESSAGE_ROW_COLUMNS))
+    if not rows:
+        return []
+    if reactions is None:
+        reactions = Reaction.objects.filter(message_id__in=[row[0] for row in rows])
+    by_message = reactions_for(reactions, viewer=viewer)
+    return [MessageRow._make((*row, by_message.get(row[0], []))) for row in rows]
+
+
+def message_reactors(message_ids: list[int]) -> dict[int, list[tuple[str, list[int]]]]:
+    """Who put each emoji on each message: each emoji in the order it was first used, with its
+    users, for events whose payloads each recipient sees with their own `me`."""
+    by_message: dict[int, dict[str, list[int]]] = {}
+    reactions = Reaction.objects.filter(message_id__in=message_ids).order_by("message_id", "pk")
+    for message_id, emoji, user_id in reactions.values_list("message_id", "emoji", "user_id"):
+        by_message.setdefault(message_id, {}).setdefault(emoji, []).append(user_id)
+    return {message_id: list(emojis.items()) for message_id, emojis in by_message.items()}
+
+
+def message_reactions_set(messages: list[Message], *, viewer: User) -> list[Message]:
+    """Read the messages' reactions for the viewer into their `reactions`: one query."""
+    by_message = reactions_for(
+        Reaction.objects.filter(message_id__in=[message.pk for message in messages]),
+        viewer=viewer,
+    )
+    for message in messages:
+        message.reactions = by_message.get(message.pk, [])
+    return messages
+
+
+# Which messages a history page reads: every message, one thread's replies, or the main flow
+# without thread replies.
+THREAD_MAIN_FLOW = "none"
 
 
 def message_history(
-    *, chat: Chat, before: int | None = None, after: int | None = None, limit: int = 50
+    *,
+    chat: Chat,
+    viewer: User,
+    before: int | None = None,
+    after: int | None = None,
+    limit: int = 50,
+    thread_root_id: int | str | None = None,
 ) -> tuple[list[MessageRow], bool]:
     """Up to `limit` messages in ascending seq, and whether more lie beyond them.
 
     With `after`, the oldest messages past it (catching up); otherwise the newest before `before`.
-    The (chat, seq) unique index serves both at any depth.
+    The (chat, seq) unique index serves both at any depth, as the thread and main-flow indexes
+    serve those pages.
     """
     messages = Message.objects.filter(chat=chat)
+    if thread_root_id == THREAD_MAIN_FLOW:
+        messages = messages.filter(thread_root__isnull=True)
+    elif thread_root_id is not None:
+        root = thread_root_get(chat=chat, message_id=int(thread_root_id))
+        messages = messages.filter(thread_root=root)
     if before is not None:
         messages = messages.filter(seq__lt=before)
     if after is not None:
-        page = _message_rows(messages.filter(seq__gt=after).order_by("seq")[: limit + 1])
+        page = _message_rows(
+            messages.filter(seq__gt=after).order_by("seq")[: limit + 1], viewer=viewer
+        )
         return page[:limit], len(page) > limit
-    page = _message_rows(messages.order_by("-seq")[: limit + 1])
+    page = _message_rows(messages.order_by("-seq")[: limit + 1], viewer=viewer)
     return page[:limit][::-1], len(page) > limit
+
+
+def thread_root_get(*, chat: Chat, message_id: int) -> Message:
+    """A message that a thread may hang from: a top-level message of the chat."""
+    root = Message.objects.filter(chat=chat, pk=message_id, thread_root__isnull=True).first()
+    if root is None:
+        raise exceptions.ValidationError(
+            {"thread_root_id": ["No such top-level message in this chat."]}
+        )
+    return root
 
 
 # --- Change feeds --------------------------------------------------------------------------------
@@ -286,7 +427,14 @@ def chat_changes(
         return [ChatChanges(chat.pk, chat.version, None, [], [], [], False)]
     ends = _page_ends(chat, since, limit, pages)
     changed = {"chat": chat, "version__gt": since, "version__lte": ends[-1][0]}
-    messages = deque(_message_rows(Message.objects.filter(**changed).order_by("version", "seq")))
+    changed_messages = Message.objects.filter(**changed)
+    messages = deque(
+        _message_rows(
+            changed_messages.order_by("version", "seq"),
+            viewer=user,
+            reactions=Reaction.objects.filter(message__in=changed_messages.values("pk")),
+        )
+    )
     members = deque(
         Membership.objects.filter(**changed).select_related("user").order_by("version", "pk")
     )
@@ -348,7 +496,7 @@ def message_search(*, user: User, q: str, chat_id: int | None = None) -> QuerySe
     if chat_id is not None:
         chat_access(user=user, chat_id=chat_id)
     messages = Message.objects.filter(chat__memberships__user=user, deleted=False).select_related(
-        "user"
+        "user", "reply_to__user"
     )
     if chat_id is not None:
         messages = messages.filter(chat_id=chat_id)

@@ -1,5 +1,7 @@
 from typing import Any
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.api.serializers import UserBriefSerializer, UserSerializer
@@ -8,6 +10,7 @@ from chats.models import (
     CLIENT_ID_MAX,
     DESCRIPTION_MAX,
     MEMBER_IDS_MAX,
+    QUOTE_MAX,
     REASON_MAX,
     TEXT_MAX,
     TITLE_MAX,
@@ -15,6 +18,7 @@ from chats.models import (
     ChatType,
     Membership,
     Message,
+    Notify,
     Report,
     Role,
     ScheduledMessage,
@@ -26,7 +30,12 @@ from chats.payloads import (
     my_chat_payload,
     user_changes_payload,
 )
-from chats.selectors import CHANGES_LIMIT_DEFAULT, CHANGES_LIMIT_MAX
+from chats.selectors import (
+    CHANGES_LIMIT_DEFAULT,
+    CHANGES_LIMIT_MAX,
+    SEEN_BY_MAX,
+    THREAD_MAIN_FLOW,
+)
 
 BIGINT_MAX = 2**63 - 1
 
@@ -52,11 +61,49 @@ class TextField(serializers.CharField):
 # --- Output ------------------------------------------------------------------------------------
 
 
+class QuoteSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    seq = serializers.IntegerField()
+    author = UserBriefSerializer(allow_null=True)
+    text = serializers.CharField(
+        help_text=f"The start of the quoted text (at most {QUOTE_MAX} characters) as it was when "
+        "quoted; empty while that message is deleted or removed."
+    )
+
+
+class ReactionSerializer(serializers.Serializer):
+    emoji = serializers.CharField()
+    count = serializers.IntegerField()
+    me = serializers.BooleanField(help_text="Whether I am among them.")
+
+
 class MessageSerializer(serializers.ModelSerializer):
     chat_id = serializers.IntegerField(read_only=True)
     user_id = serializers.IntegerField(read_only=True, allow_null=True)
     author = UserBriefSerializer(source="user", read_only=True, allow_null=True)
     text = serializers.CharField(read_only=True, help_text="Empty once deleted.")
+    reply_to = QuoteSerializer(
+        read_only=True, allow_null=True, help_text="The message a quoted reply answers."
+    )
+    thread_root_id = serializers.IntegerField(
+        read_only=True, allow_null=True, help_text="The thread a thread reply is in."
+    )
+    reply_count = serializers.IntegerField(
+        read_only=True, help_text="A thread root's replies that are not deleted."
+    )
+    last_reply_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    mentions = serializers.ListField(
+        child=serializers.IntegerField(),
+        read_only=True,
+        help_text="The ids of the members the text mentions (`@login`, or `@all`).",
+    )
+    reactions = ReactionSerializer(
+        many=True, read_only=True, help_text="Each emoji once, in the order first used."
+    )
+    pinned = serializers.BooleanField(read_only=True)
+    attachments = serializers.ListField(
+        child=serializers.DictField(), read_only=True, help_text="Files posted with the message."
+    )
 
     class Meta:
         model = Message
@@ -73,6 +120,14 @@ class MessageSerializer(serializers.ModelSerializer):
             "updated",
             "edited",
             "deleted",
+            "reply_to",
+            "thread_root_id",
+            "reply_count",
+            "last_reply_at",
+            "mentions",
+            "reactions",
+            "pinned",
+            "attachments",
         )
         read_only_fields = fields
 
@@ -87,7 +142,15 @@ class ChatSerializer(serializers.ModelSerializer):
     member_count = serializers.IntegerField(read_only=True)
     my_role = serializers.ChoiceField(choices=Role.choices, read_only=True)
     unread_count = serializers.IntegerField(read_only=True)
-    last_message = MessageSerializer(read_only=True, allow_null=True)
+    mention_count = serializers.IntegerField(
+        read_only=True, help_text="Messages past my read marker that mention me."
+    )
+    notify = serializers.ChoiceField(
+        choices=Notify.choices, read_only=True, help_text="My notification level for the chat."
+    )
+    last_message = MessageSerializer(
+        read_only=True, allow_null=True, help_text="A preview: its `reactions` are left empty."
+    )
 
     class Meta:
         model = Chat
@@ -104,6 +167,8 @@ class ChatSerializer(serializers.ModelSerializer):
             "member_count",
             "my_role",
             "unread_count",
+            "mention_count",
+            "notify",
             "last_message",
         )
         read_only_fields = fields
@@ -206,6 +271,18 @@ class MessageCreateSerializer(StrictSerializer):
         allow_null=True,
         help_text="Makes the post idempotent: the same client_id again returns the original.",
     )
+    reply_to_id = SeqField(
+        min_value=1,
+        required=False,
+        allow_null=True,
+        help_text="A message of the chat to quote: the reply stays in the main flow.",
+    )
+    thread_root_id = SeqField(
+        min_value=1,
+        required=False,
+        allow_null=True,
+        help_text="A top-level message of the chat: the reply goes into its thread.",
+    )
 
 
 class MessageEditSerializer(StrictSerializer):
@@ -216,10 +293,47 @@ class ReadSerializer(StrictSerializer):
     seq = SeqField()
 
 
+@extend_schema_field(OpenApiTypes.STR)
+class ThreadField(serializers.Field):
+    """A thread root's id, or `none` for the main flow without thread replies."""
+
+    def to_internal_value(self, data: Any) -> int | str:
+        if data == THREAD_MAIN_FLOW:
+            return THREAD_MAIN_FLOW
+        if not isinstance(data, str) or not data.isdigit() or not 0 < int(data) <= BIGINT_MAX:
+            raise serializers.ValidationError("A message id, or `none`.")
+        return int(data)
+
+    def to_representation(self, value: int | str) -> int | str:
+        return value
+
+
 class HistoryQuerySerializer(serializers.Serializer):
     before = SeqField(required=False)
     after = SeqField(required=False)
     limit = serializers.IntegerField(min_value=1, max_value=100, default=50)
+    thread_root_id = ThreadField(
+        required=False,
+        help_text="A thread root's id: that thread's replies (not the root). `none`: the main "
+        "flow, without thread replies. Absent: every message.",
+    )
+
+
+class ChatSettingsSerializer(StrictSerializer):
+    notify = serializers.ChoiceField(
+        choices=Notify.choices,
+        help_text="`all`: the unread badge counts every message; `mentions`: only mentions of "
+        "me; `none`: nothing.",
+    )
+
+
+class SeenBySerializer(serializers.Serializer):
+    users = UserSerializer(
+        many=True,
+        help_text=f"Up to {SEEN_BY_MAX} members, the author aside, whose read marker is at or "
+        "past the message, latest readers first.",
+    )
+    count = serializers.IntegerField(help_text="How many members have seen it in all.")
 
 
 class ChangesQuerySerializer(serializers.Serializer):

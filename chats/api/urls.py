@@ -6,6 +6,8 @@ from chats.api.views import (
     MemberViewSet,
     MessageSearchViewSet,
     MessageViewSet,
+    PinViewSet,
+    ReactionViewSet,
     ScheduledMessageViewSet,
     UserChangesViewSet,
 )
@@ -48,6 +50,31 @@ urlpatterns = [
         rf"^chats/{CHAT}/messages/{id_group('pk')}/$",
         MessageViewSet.as_view({"patch": "partial_update", "delete": "destroy"}),
         name="message-detail",
+    ),
+    re_path(
+        rf"^chats/{id_group('pk')}/settings/$",
+        ChatViewSet.as_view({"patch": "member_settings"}),
+        name="chat-settings",
+    ),
+    re_path(
+        rf"^chats/{CHAT}/messages/{id_group('pk')}/seen/$",
+        MessageViewSet.as_view({"get": "seen"}),
+        name="message-seen",
+    ),
+    re_path(
+        rf"^chats/{CHAT}/messages/{id_group('message_id')}/reactions/(?P<emoji>[^/]+)/$",
+        ReactionViewSet.as_view({"put": "update", "delete": "destroy"}),
+        name="message-reaction",
+    ),
+    re_path(
+        rf"^chats/{CHAT}/pins/$",
+        PinViewSet.as_view({"get": "list"}),
+        name="pin-list",
+    ),
+    re_path(
+        rf"^chats/{CHAT}/pins/{id_group('pk')}/$",
+        PinViewSet.as_view({"put": "update", "delete": "destroy"}),
+        name="pin-detail",
     ),
     re_path(
         rf"^chats/{CHAT}/messages/{id_group('message_id')}/report/$",

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
 from accounts.models import User
+from accounts.payloads import user_payload
 from chatproject.idempotency import IdempotentWrites
 from chatproject.openapi import error_responses
 from chatproject.pagination import ListCursorPagination
@@ -24,6 +25,7 @@ from chats.api.serializers import (
     ChatCreateSerializer,
     ChatDetailSerializer,
     ChatSerializer,
+    ChatSettingsSerializer,
     ChatUpdateSerializer,
     HistoryQuerySerializer,
     MemberAddSerializer,
@@ -38,13 +40,23 @@ from chats.api.serializers import (
     ScheduledMessageSerializer,
     ScheduledUpdateSerializer,
     SearchQuerySerializer,
+    SeenBySerializer,
     UserChangesQuerySerializer,
     UserChangesSerializer,
 )
-from chats.models import Chat, Membership, Message, ScheduledMessage
-from chats.services.chats import chat_create, chat_delete, chat_update
+from chats.models import (
+    PINS_MAX,
+    REACTIONS_DISTINCT_MAX,
+    Chat,
+    Membership,
+    Message,
+    ScheduledMessage,
+)
+from chats.services.chats import chat_create, chat_delete, chat_settings_set, chat_update
 from chats.services.members import member_add, member_remove, member_role_set
 from chats.services.messages import message_delete, message_edit, message_send, read_mark
+from chats.services.pins import pin_set
+from chats.services.reactions import reaction_add, reaction_remove
 from chats.services.scheduling import message_schedule, scheduled_cancel, scheduled_update
 
 CHAT_ID = OpenApiParameter("chat_id", int, OpenApiParameter.PATH)
@@ -126,7 +138,7 @@ CHAT_DETAIL_MEMBERS = 100
 class ChatViewSet(IdempotentWrites, CurrentUserMixin, viewsets.GenericViewSet):
     serializer_class = ChatSerializer
     throttle_classes = (WriteThrottle,)
-    write_scopes = {"create": "chat_create", "read": "read"}
+    write_scopes = {"create": "chat_create", "read": "read", "member_settings": "chat_settings"}
     pagination_class = ChatPagination
     lookup_value_regex = ID_PATTERN
 
@@ -154,7 +166,7 @@ class ChatViewSet(IdempotentWrites, CurrentUserMixin, viewsets.GenericViewSet):
 
     def retrieve(self, request: Request, pk: str) -> Response:
         chat = self.get_object()
-        messages, _ = selectors.message_history(chat=chat, limit=20)
+        messages, _ = selectors.message_history(chat=chat, viewer=self.user, limit=20)
         members = selectors.member_list(chat=chat)[:CHAT_DETAIL_MEMBERS]
         detail = {"chat": chat, "members": members, "messages": messages}
         return Response(ChatDetailSerializer(detail).data)
@@ -199,6 +211,20 @@ class ChatViewSet(IdempotentWrites, CurrentUserMixin, viewsets.GenericViewSet):
         seq = validated(ReadSerializer, request.data)["seq"]
         read_mark(chat=self.get_object(), user=self.user, seq=seq)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        request=ChatSettingsSerializer,
+        responses={200: ChatSerializer, **error_responses(400, 401, 404, 413, 429)},
+        description=(
+            "My notification level for the chat (`notify`): `all`, `mentions` or `none`. The "
+            "chat list shows it, and a client's unread badge follows it. A change of my own list "
+            "of chats: it moves my `user_version`, and my sockets get a `user.changes` frame."
+        ),
+    )
+    def member_settings(self, request: Request, pk: str) -> Response:
+        notify = validated(ChatSettingsSerializer, request.data)["notify"]
+        chat_settings_set(chat=self.get_object(), user=self.user, notify=notify)
+        return self._chat_response(int(pk))
 
 
 @extend_schema(tags=["chats"])
@@ -328,10 +354,18 @@ class MessageViewSet(IdempotentWrites, ChatScopedMixin, viewsets.GenericViewSet)
     )
     def history(self, request: Request, chat_id: str) -> Response:
         query = validated(HistoryQuerySerializer, request.query_params)
-        messages, has_more = selectors.message_history(chat=self.get_chat(), **query)
+        messages, has_more = selectors.message_history(
+            chat=self.get_chat(), viewer=self.user, **query
+        )
         return Response(
             {"results": MessageSerializer(messages, many=True).data, "has_more": has_more}
         )
+
+    def _message_response(
+        self, message: Message, status_code: int = status.HTTP_200_OK
+    ) -> Response:
+        selectors.message_reactions_set([message], viewer=self.user)
+        return Response(MessageSerializer(message).data, status=status_code)
 
     def create(self, request: Request, chat_id: str) -> Response:
         message, created = message_send(
@@ -339,19 +373,126 @@ class MessageViewSet(IdempotentWrites, ChatScopedMixin, viewsets.GenericViewSet)
             user=self.user,
             **validated(MessageCreateSerializer, request.data),
         )
-        status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
-        return Response(MessageSerializer(message).data, status=status_code)
+        if created:
+            return Response(MessageSerializer(message).data, status=status.HTTP_201_CREATED)
+        return self._message_response(message)
 
     def partial_update(self, request: Request, chat_id: str, pk: str) -> Response:
         message = selectors.message_get(chat=self.get_chat(), message_id=int(pk))
         text = validated(MessageEditSerializer, request.data)["text"]
-        message = message_edit(message=message, actor=self.user, text=text)
-        return Response(MessageSerializer(message).data)
+        return self._message_response(message_edit(message=message, actor=self.user, text=text))
 
     def destroy(self, request: Request, chat_id: str, pk: str) -> Response:
         chat = selectors.chat_get_for_moderation(user=self.user, chat_id=int(chat_id))
         message = selectors.message_get(chat=chat, message_id=int(pk))
         message_delete(message=message, actor=self.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        operation_id="chats_messages_seen",
+        responses={200: SeenBySerializer, **error_responses(401, 404)},
+        description=(
+            "The members other than the author whose read marker is at or past the message: "
+            "derived from read markers, so it needs no receipt per message."
+        ),
+    )
+    def seen(self, request: Request, chat_id: str, pk: str) -> Response:
+        chat = self.get_chat()
+        users, count = selectors.message_seen_by(
+            chat=chat, message=selectors.message_get(chat=chat, message_id=int(pk))
+        )
+        return Response({"users": [user_payload(user) for user in users], "count": count})
+
+
+@extend_schema(
+    tags=["messages"],
+    parameters=[
+        CHAT_ID,
+        OpenApiParameter("message_id", int, OpenApiParameter.PATH),
+        OpenApiParameter(
+            "emoji", str, OpenApiParameter.PATH, description="One emoji, URL-encoded."
+        ),
+    ],
+)
+class ReactionViewSet(IdempotentWrites, ChatScopedMixin, viewsets.ViewSet):
+    throttle_classes = (WriteThrottle,)
+    write_scopes = {"update": "reaction", "destroy": "reaction"}
+
+    def _message(self) -> Message:
+        return selectors.message_get(
+            chat=self.get_chat(), message_id=int(self.kwargs["message_id"])
+        )
+
+    @extend_schema(
+        operation_id="chats_messages_reactions_put",
+        request=None,
+        responses={204: None, **error_responses(400, 401, 404, 429)},
+        description=(
+            "Puts my reaction on the message; idempotent. One emoji (skin tones, ZWJ sequences "
+            f"and flags included); at most {REACTIONS_DISTINCT_MAX} different ones per message. "
+            "A deleted message takes none (400). Members get a `reaction` event."
+        ),
+    )
+    def update(self, request: Request, chat_id: str, message_id: str, emoji: str) -> Response:
+        reaction_add(message=self._message(), user=self.user, emoji=emoji)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        operation_id="chats_messages_reactions_delete",
+        responses={204: None, **error_responses(400, 401, 404, 429)},
+        description="Takes my reaction off the message; idempotent.",
+    )
+    def destroy(self, request: Request, chat_id: str, message_id: str, emoji: str) -> Response:
+        reaction_remove(message=self._message(), user=self.user, emoji=emoji)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PinPagination(ListCursorPagination):
+    ordering = "-pinned_at"
+
+
+@extend_schema(tags=["messages"], parameters=[CHAT_ID])
+class PinViewSet(IdempotentWrites, ChatScopedMixin, viewsets.GenericViewSet):
+    serializer_class = MessageSerializer
+    pagination_class = PinPagination
+    throttle_classes = (WriteThrottle,)
+    write_scopes = {"update": "pin", "destroy": "pin"}
+    lookup_value_regex = ID_PATTERN
+
+    def get_queryset(self) -> QuerySet[Message]:
+        return selectors.pins_list(chat=self.get_chat())
+
+    @extend_schema(
+        responses={200: MessageSerializer(many=True), **error_responses(400, 401, 404)},
+        description="The chat's pinned messages, most recently pinned first.",
+    )
+    def list(self, request: Request, chat_id: str) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        messages = selectors.message_reactions_set(list(page or []), viewer=self.user)
+        return self.get_paginated_response(MessageSerializer(messages, many=True).data)
+
+    def _message(self) -> Message:
+        return selectors.message_get(chat=self.get_chat(), message_id=int(self.kwargs["pk"]))
+
+    @extend_schema(
+        request=None,
+        responses={204: None, **error_responses(400, 401, 403, 404, 429)},
+        description=(
+            "Pins the message; idempotent. The owner and admins, or anyone in a direct chat or "
+            f"in a group of fewer than 10 members. At most {PINS_MAX} per chat. Members get a "
+            "`pins` event."
+        ),
+    )
+    def update(self, request: Request, chat_id: str, pk: str) -> Response:
+        pin_set(message=self._message(), actor=self.user, pinned=True)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        responses={204: None, **error_responses(400, 401, 403, 404, 429)},
+        description="Unpins the message; idempotent. The same people as pinning.",
+    )
+    def destroy(self, request: Request, chat_id: str, pk: str) -> Response:
+        pin_set(message=self._message(), actor=self.user, pinned=False)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -376,7 +517,8 @@ class MessageSearchViewSet(CurrentUserMixin, viewsets.GenericViewSet):
 
     def list(self, request: Request) -> Response:
         page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(MessageSerializer(page, many=True).data)
+        messages = selectors.message_reactions_set(list(page or []), viewer=self.user)
+        return self.get_paginated_response(MessageSerializer(messages, many=True).data)
 
 
 class ScheduledPagination(ListCursorPagination):

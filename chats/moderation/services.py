@@ -21,8 +21,8 @@ from chats.models import (
     Report,
     ReportStatus,
 )
-from chats.realtime import events
 from chats.services.access import membership_get
+from chats.services.dependents import message_hidden, message_shown, messages_publish
 from chats.services.members import membership_end
 from chats.services.versions import chat_version_next
 
@@ -137,7 +137,11 @@ _REMOVAL_FIELDS = ("version", "deleted", "removed_by", "removed_at", "removal_re
 
 
 def _message_locked(message_id: int) -> Message:
-    return Message.objects.select_for_update(of=("self",)).select_related("user").get(pk=message_id)
+    return (
+        Message.objects.select_for_update(of=("self",))
+        .select_related("user", "reply_to__user")
+        .get(pk=message_id)
+    )
 
 
 @transaction.atomic
@@ -171,7 +175,8 @@ def message_remove(
     message.removed_at = timezone.now()
     message.removal_reason = reason
     message.save(update_fields=[*_REMOVAL_FIELDS, "updated"])
-    events.message_updated(message)
+    others = message_hidden(message, version, erase=False)
+    messages_publish(message.chat_id, version, updated=[message, *others])
     Report.objects.filter(message=message, status=ReportStatus.OPEN).update(
         status=ReportStatus.REMOVED,
         resolved_by=moderator,
@@ -211,7 +216,8 @@ def message_restore(*, message: Message, moderator: User, reason: str = "") -> M
     message.removed_at = None
     message.removal_reason = ""
     message.save(update_fields=[*_REMOVAL_FIELDS, "updated"])
-    events.message_updated(message)
+    others = message_shown(message, version)
+    messages_publish(message.chat_id, version, updated=[message, *others])
     audit_record(
         moderator=moderator,
         action=AuditAction.MESSAGE_RESTORE,

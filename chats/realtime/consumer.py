@@ -326,9 +326,16 @@ class ChatConsumer(DirectDispatch, AsyncWebsocketConsumer):
         self.check_credentials()
         throttles.write_throttle(self.member, "message_send")
         chat = selectors.chat_access(user=self.member, chat_id=frame["chat_id"])
-        message, _ = message_send(
-            chat=chat, user=self.member, text=frame["text"], client_id=frame.get("client_id")
+        message, created = message_send(
+            chat=chat,
+            user=self.member,
+            text=frame["text"],
+            client_id=frame.get("client_id"),
+            reply_to_id=frame.get("reply_to_id"),
+            thread_root_id=frame.get("thread_root_id"),
         )
+        if not created:  # the original, which may have reactions by now
+            selectors.message_reactions_set([message], viewer=self.member)
         return message_payload(message)
 
     async def on_sync(self, frame: dict[str, Any]) -> None:
@@ -418,7 +425,9 @@ class ChatConsumer(DirectDispatch, AsyncWebsocketConsumer):
 
     def _history(self, chat_id: int, after: int, limit: int) -> tuple[list[dict[str, Any]], bool]:
         chat = selectors.chat_access(user=self.member, chat_id=chat_id)
-        messages, has_more = selectors.message_history(chat=chat, after=after, limit=limit)
+        messages, has_more = selectors.message_history(
+            chat=chat, viewer=self.member, after=after, limit=limit
+        )
         return [message_payload(message) for message in messages], has_more
 
     async def send_shared(self, frame: str) -> None:

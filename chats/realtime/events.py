@@ -17,6 +17,7 @@ import logging
 import threading
 import weakref
 from collections import deque
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from asgiref.sync import async_to_sync
@@ -46,6 +47,7 @@ class ChannelEvent(TypedDict, total=False):
     subscribe: int  # a chat id: the user's sockets join its group
     unsubscribe: int  # a chat id: the user's sockets leave its group
     close: int  # a close code: the sockets close (revoked sessions)
+    personal: dict[str, list[str]]  # a user id's own frames, instead of `frames` (reactions' `me`)
 
 
 def chat_group(chat_id: int) -> str:
@@ -168,22 +170,27 @@ def _to_chat(
     *frames: tuple[str, dict[str, Any]],
     version: int | None = None,
     sender: int | None = None,
+    personal: "dict[int, list[tuple[str, dict[str, Any]]]] | None" = None,
 ) -> None:
     """One commit's frames about a chat, as one event: a socket sends them together, in the
     chat's version order. `version` is the chat's after the commit, none for passing signals;
-    `sender` is a user whose sockets skip the event."""
+    `sender` is a user whose sockets skip the event; `personal` gives users frames of their own
+    instead."""
     extra = {} if version is None else {"version": version}
-    event: ChannelEvent = {
-        "frames": [
+
+    def encoded(own_frames: tuple[tuple[str, dict[str, Any]], ...]) -> list[str]:
+        return [
             encode_frame(frame_type, chat_id=chat_id, **fields, **extra)
-            for frame_type, fields in frames
-        ],
-        "chat_id": chat_id,
-    }
+            for frame_type, fields in own_frames
+        ]
+
+    event: ChannelEvent = {"frames": encoded(frames), "chat_id": chat_id}
     if version is not None:
         event["version"] = version
     if sender is not None:
         event["sender"] = sender
+    if personal:
+        event["personal"] = {str(user_id): encoded(tuple(own)) for user_id, own in personal.items()}
     _publish_on_commit(chat_group(chat_id), event)
 
 
@@ -215,20 +222,79 @@ def _to_user(
 # they share one version.
 
 
-def message_new(message: "Message") -> None:
-    """The author's read marker moved to the message too, at the same version: clients infer it."""
-    _to_chat(
-        message.chat_id,
-        ("message.new", {"message": message_payload(message)}),
-        version=message.version,
-    )
+# Who put each emoji on a message, by message id: each emoji in the order it was first used, with
+# its users (chats.selectors.message_reactors).
+Reactors = dict[int, list[tuple[str, list[int]]]]
 
 
-def message_updated(message: "Message") -> None:
-    _to_chat(
-        message.chat_id,
-        ("message.updated", {"message": message_payload(message)}),
-        version=message.version,
+def messages_changed(
+    chat_id: int,
+    version: int,
+    *,
+    new: "Message | None" = None,
+    updated: "Sequence[Message]" = (),
+    reactors: Reactors | None = None,
+) -> None:
+    """One commit's messages, the one posted and those changed (an edit, a tombstone, a thread's
+    root whose count moved, the replies quoting a deleted message), as one event. A post also
+    moved its author's read marker at the same version: clients infer it.
+
+    A payload's reactions say `me` for its recipient, so whoever reacted to one of the changed
+    messages gets frames of their own; everyone else gets them with `me` false."""
+    reactors = reactors or {}
+
+    def frames_for(viewer_id: int | None) -> list[tuple[str, dict[str, Any]]]:
+        frames = [] if new is None else [("message.new", {"message": message_payload(new)})]
+        for message in updated:
+            message.reactions = [
+                {"emoji": emoji, "count": len(users), "me": viewer_id in users}
+                for emoji, users in reactors.get(message.pk, [])
+            ]
+            frames.append(("message.updated", {"message": message_payload(message)}))
+        return frames
+
+    shared = frames_for(None)
+    viewers = {
+        user_id for entries in reactors.values() for _, users in entries for user_id in users
+    }
+    personal = {viewer_id: frames_for(viewer_id) for viewer_id in viewers}
+    _to_chat(chat_id, *shared, version=version, personal=personal)
+
+
+def reaction(
+    *,
+    chat_id: int,
+    message_id: int,
+    emoji: str,
+    user_id: int,
+    added: bool,
+    count: int,
+    version: int,
+) -> None:
+    fields = {
+        "message_id": message_id,
+        "emoji": emoji,
+        "user_id": user_id,
+        "added": added,
+        "count": count,
+    }
+    _to_chat(chat_id, ("reaction", fields), version=version)
+
+
+def pins(*, chat_id: int, message_id: int, pinned: bool, version: int) -> None:
+    _to_chat(chat_id, ("pins", {"message_id": message_id, "pinned": pinned}), version=version)
+
+
+def chat_settings_changed(
+    user_id: int, chat_payload_for_user: dict[str, Any], user_version: int
+) -> None:
+    """The user's own settings for a chat: their sockets get it as their user feed would."""
+    _to_user(
+        user_id,
+        "user.changes",
+        user_version=user_version,
+        chats=[chat_payload_for_user],
+        removed_chat_ids=[],
     )
 
 

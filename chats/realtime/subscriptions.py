@@ -154,7 +154,10 @@ class Subscriptions:
             if stream is None:
                 return  # left the chat: nothing more from it
             # The user's own doing is skipped, but its version still counts.
-            frames = [] if event.get("sender") == self.user_id else event["frames"]
+            if event.get("sender") == self.user_id:
+                frames = []
+            else:
+                frames = event.get("personal", {}).get(str(self.user_id), event["frames"])
             if "version" in event:
                 await self._in_order(event["chat_id"], stream, event["version"], frames)
                 return

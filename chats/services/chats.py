@@ -1,4 +1,4 @@
-"""Creating, renaming and deleting chats."""
+"""Creating, renaming and deleting chats, and a member's settings for one."""
 
 from collections.abc import Iterable
 
@@ -16,6 +16,7 @@ from chats.models import (
     Membership,
     Role,
 )
+from chats.payloads import my_chat_payload
 from chats.realtime import events
 from chats.services.access import (
     active_users,
@@ -132,3 +133,16 @@ def chat_deleted_for_members(chat: Chat) -> None:
     )
     events.chat_deleted(chat.pk, user_versions)
     chat.delete()
+
+
+@transaction.atomic
+def chat_settings_set(*, chat: Chat, user: User, notify: str) -> None:
+    """The member's notification level for the chat: a change of their own list of chats, so
+    it takes their next user_version, and their sockets get the chat as their feed would."""
+    membership = membership_get(chat=chat, user=user)
+    if membership.notify == notify:
+        return
+    user_version = user_versions_next([user.pk])[user.pk]
+    Membership.objects.filter(pk=membership.pk).update(notify=notify, user_version=user_version)
+    mine = selectors.chat_get_for_member(user=user, chat_id=chat.pk)
+    events.chat_settings_changed(user.pk, my_chat_payload(mine), user_version)

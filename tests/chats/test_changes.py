@@ -151,8 +151,9 @@ def test_reading_ten_pages_costs_the_queries_of_one(
         read = selectors.chat_changes(user=user, chat_id=chat.pk, since=since, limit=3, pages=pages)
 
     assert len(read) == pages
-    # The chat and its last message, the changed versions, then messages, members, departures.
-    assert len(queries) == 6
+    # The chat and its last message, the changed versions, then messages, their reactions,
+    # members, departures.
+    assert len(queries) == 7
 
 
 # --- The chat's feed ------------------------------------------------------------------------------
@@ -299,8 +300,8 @@ def test_the_feed_costs_the_same_queries_for_1_or_200_changed_items(
 
 
 # Authentication, the chat with the caller's fields and its last message, where the page ends,
-# then its messages, members and departures.
-FEED_QUERIES = 7
+# then its messages, their reactions, members and departures.
+FEED_QUERIES = 8
 
 
 def test_pages_read_together_read_the_chat_once_and_end_at_its_version(

@@ -23,6 +23,8 @@ CHAT_FIELDS = {
     "member_count",
     "my_role",
     "unread_count",
+    "mention_count",
+    "notify",
     "last_message",
 }
 

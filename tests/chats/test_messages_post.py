@@ -25,6 +25,14 @@ MESSAGE_FIELDS = {
     "updated",
     "edited",
     "deleted",
+    "reply_to",
+    "thread_root_id",
+    "reply_count",
+    "last_reply_at",
+    "mentions",
+    "reactions",
+    "pinned",
+    "attachments",
 }
 
 

@@ -32,7 +32,7 @@ async def test_a_bearer_subprotocol_opens_the_socket_and_says_hello(connect, use
     assert socket.hello["user"]["login"] == "alice"
     assert "password" not in socket.hello["user"]
     assert socket.hello["chats"] == [
-        {"id": chat.pk, "last_seq": 0, "version": 1, "unread_count": 0}
+        {"id": chat.pk, "last_seq": 0, "version": 1, "unread_count": 0, "mention_count": 0}
     ]
     assert socket.hello["user_version"] == 1  # one change of alice's chat list: the chat
 

@@ -98,7 +98,9 @@ async def test_hello_tells_where_each_chat_stands(connect, user, other_user):
 
     bob = await connect(other_user)
 
-    assert bob.hello["chats"] == [{"id": chat.pk, "last_seq": 4, "version": 5, "unread_count": 4}]
+    assert bob.hello["chats"] == [
+        {"id": chat.pk, "last_seq": 4, "version": 5, "unread_count": 4, "mention_count": 0}
+    ]
 
 
 async def test_a_client_that_drops_and_syncs_has_every_message_exactly_once(
