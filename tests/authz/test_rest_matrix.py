@@ -22,8 +22,8 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 
 from accounts.models import User
-from chats.models import ChatType, Membership, Message, Report, Role, ScheduledMessage
-from tests.authz.world import Cell, World, params, snapshot, table, world_build
+from chats.models import ChatType, Membership, Message, Reaction, Report, Role, ScheduledMessage
+from tests.authz.world import REACTION, Cell, World, params, snapshot, table, world_build
 from tests.factories import PASSWORD
 
 if TYPE_CHECKING:
@@ -60,6 +60,9 @@ ACCOUNT = table(
 
 # --- One chat's endpoints, per chat type -------------------------------------------------------
 # Tom's scheduled message is his alone: nobody else, not even the owner, learns it exists (404).
+# Every member reacts (`{reaction}` is Tom's message's 👍) and sets their own notifications; the
+# group has fewer than 10 members, so everyone in it pins, as in a direct chat, but in a channel
+# only the owner and admins do.
 GROUP = table(
     "group",
     """
@@ -86,6 +89,13 @@ GROUP = table(
     PATCH  chats/{chat}/scheduled/{sched}/       | 401  401   404        404    404   404   404
     DELETE chats/{chat}/scheduled/{sched}/       | 401  401   404        404    404   404   404
     GET    messages/search/?q=sun&chat_id={chat} | 401  401   404        200    200   200   404
+    PATCH  chats/{chat}/settings/                | 401  401   404        200    200   200   404
+    GET    chats/{chat}/pins/                    | 401  401   404        200    200   200   404
+    PUT    chats/{chat}/pins/{msg}/              | 401  401   404        204    204   204   404
+    DELETE chats/{chat}/pins/{msg}/              | 401  401   404        204    204   204   404
+    GET    chats/{chat}/messages/{msg}/seen/     | 401  401   404        200    200   200   404
+    PUT    chats/{chat}/{reaction}/              | 401  401   404        204    204   204   404
+    DELETE chats/{chat}/{reaction}/              | 401  401   404        204    204   204   404
     """,
     ChatType.GROUP,
 )
@@ -117,6 +127,13 @@ CHANNEL = table(
     PATCH  chats/{chat}/scheduled/{sched}/       | 401  401   404        404    404   404   404
     DELETE chats/{chat}/scheduled/{sched}/       | 401  401   404        404    404   404   404
     GET    messages/search/?q=sun&chat_id={chat} | 401  401   404        200    200   200   404
+    PATCH  chats/{chat}/settings/                | 401  401   404        200    200   200   404
+    GET    chats/{chat}/pins/                    | 401  401   404        200    200   200   404
+    PUT    chats/{chat}/pins/{msg}/              | 401  401   404        403    204   204   404
+    DELETE chats/{chat}/pins/{msg}/              | 401  401   404        403    204   204   404
+    GET    chats/{chat}/messages/{msg}/seen/     | 401  401   404        200    200   200   404
+    PUT    chats/{chat}/{reaction}/              | 401  401   404        204    204   204   404
+    DELETE chats/{chat}/{reaction}/              | 401  401   404        204    204   204   404
     """,
     ChatType.CHANNEL,
 )
@@ -152,6 +169,13 @@ DIRECT = table(
     PATCH  chats/{chat}/scheduled/{sched}/       | 401  401   404        404    -     404   404
     DELETE chats/{chat}/scheduled/{sched}/       | 401  401   404        404    -     404   404
     GET    messages/search/?q=sun&chat_id={chat} | 401  401   404        200    -     200   404
+    PATCH  chats/{chat}/settings/                | 401  401   404        200    -     200   404
+    GET    chats/{chat}/pins/                    | 401  401   404        200    -     200   404
+    PUT    chats/{chat}/pins/{msg}/              | 401  401   404        204    -     204   404
+    DELETE chats/{chat}/pins/{msg}/              | 401  401   404        204    -     204   404
+    GET    chats/{chat}/messages/{msg}/seen/     | 401  401   404        200    -     200   404
+    PUT    chats/{chat}/{reaction}/              | 401  401   404        204    -     204   404
+    DELETE chats/{chat}/{reaction}/              | 401  401   404        204    -     204   404
     """,
     ChatType.DIRECT,
 )
@@ -201,6 +225,7 @@ BODIES: dict[str, Callable[[World], dict[str, Any]]] = {
     },
     "POST chats/ (direct)": lambda w: {"chat_type": "direct", "member_ids": [w.users["tom"].pk]},
     "PATCH chats/{chat}/": lambda w: {"title": "Renamed"},
+    "PATCH chats/{chat}/settings/": lambda w: {"notify": "mentions"},
     "POST chats/{chat}/read/": lambda w: {"seq": w.message.seq},
     "POST chats/{chat}/members/": lambda w: {"user_id": w.users["nick"].pk},
     "POST chats/{chat}/members/ (as admin)": lambda w: {
@@ -364,7 +389,40 @@ def _check_new_direct_chat(w: World, response: Response) -> None:
     assert members == {(_caller(w).pk, Role.MEMBER), (w.users["tom"].pk, Role.MEMBER)}
 
 
+def _check_notify(w: World, response: Response) -> None:
+    assert response.json()["notify"] == "mentions"
+    assert Membership.objects.get(chat=w.chat, user=w.caller).notify == "mentions"
+    assert Membership.objects.get(chat=w.chat, user=w.target).notify == "all"
+
+
+def _check_pinned(pinned: bool) -> Callable[[World, Response], None]:
+    def check(w: World, response: Response) -> None:
+        w.message.refresh_from_db()
+        assert (w.message.pinned_at is not None) is pinned
+
+    return check
+
+
+def _check_reacted(present: bool) -> Callable[[World, Response], None]:
+    def check(w: World, response: Response) -> None:
+        mine = Reaction.objects.filter(message=w.message, user=w.caller, emoji=REACTION)
+        assert mine.exists() is present
+
+    return check
+
+
+def _check_seen(w: World, response: Response) -> None:
+    readers = {user["id"] for user in response.json()["users"]}
+    assert w.message.user_id not in readers
+
+
 EFFECTS: dict[str, Callable[[World, Response], None]] = {
+    "PATCH chats/{chat}/settings/": _check_notify,
+    "PUT chats/{chat}/pins/{msg}/": _check_pinned(True),
+    "DELETE chats/{chat}/pins/{msg}/": _check_pinned(False),
+    "GET chats/{chat}/messages/{msg}/seen/": _check_seen,
+    "PUT chats/{chat}/{reaction}/": _check_reacted(True),
+    "DELETE chats/{chat}/{reaction}/": _check_reacted(False),
     "GET users/me/": _check_me,
     "PATCH users/me/": _check_renamed_me,
     "POST users/me/password/": _check_password,
@@ -402,7 +460,7 @@ def test_each_caller_gets_what_api_md_promises(cell: Cell, db: None) -> None:
     if world.access:
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {world.access}")
     body = BODIES.get(cell.request)
-    assert body is not None or method in ("GET", "DELETE"), f"no body for {cell.request}"
+    assert body is not None or method in ("GET", "PUT", "DELETE"), f"no body for {cell.request}"
     before = snapshot()
 
     url = "/api/" + world.fill(path)

@@ -41,11 +41,14 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 _world_numbers = itertools.count()
 
+# `reply` and `thread` are `message.send` frames that quote Tom's message and answer in its thread.
 WS_GROUP = table(
     "ws group",
     """
   # frame        anon            deact non-member member     admin      owner      staff
   message.send | unauthenticated 4401  not_found  ack        ack        ack        not_found
+  reply        | unauthenticated 4401  not_found  ack        ack        ack        not_found
+  thread       | unauthenticated 4401  not_found  ack        ack        ack        not_found
   sync         | unauthenticated 4401  not_found  sync.batch sync.batch sync.batch not_found
   typing       | unauthenticated 4401  not_found  typing     typing     typing     not_found
   read         | unauthenticated 4401  not_found  read       read       read       not_found
@@ -59,6 +62,8 @@ WS_CHANNEL = table(
     """
   # frame        anon            deact non-member member            admin      owner      staff
   message.send | unauthenticated 4401  not_found  permission_denied ack        ack        not_found
+  reply        | unauthenticated 4401  not_found  permission_denied ack        ack        not_found
+  thread       | unauthenticated 4401  not_found  permission_denied ack        ack        not_found
   sync         | unauthenticated 4401  not_found  sync.batch        sync.batch sync.batch not_found
   typing       | unauthenticated 4401  not_found  typing            typing     typing     not_found
   read         | unauthenticated 4401  not_found  read              read       read       not_found
@@ -71,6 +76,8 @@ WS_DIRECT = table(
     """
   # frame        anon            deact non-member member     admin owner      staff
   message.send | unauthenticated 4401  not_found  ack        -     ack        not_found
+  reply        | unauthenticated 4401  not_found  ack        -     ack        not_found
+  thread       | unauthenticated 4401  not_found  ack        -     ack        not_found
   sync         | unauthenticated 4401  not_found  sync.batch -     sync.batch not_found
   typing       | unauthenticated 4401  not_found  typing     -     typing     not_found
   read         | unauthenticated 4401  not_found  read       -     read       not_found
@@ -98,6 +105,18 @@ def frame_for(request: str, world: World) -> dict[str, Any]:
     chat_id = world.chat.pk
     frames: dict[str, dict[str, Any]] = {
         "message.send": {"type": "message.send", "chat_id": chat_id, "text": "hello"},
+        "reply": {
+            "type": "message.send",
+            "chat_id": chat_id,
+            "text": "hello",
+            "reply_to_id": world.message.pk,
+        },
+        "thread": {
+            "type": "message.send",
+            "chat_id": chat_id,
+            "text": "hello",
+            "thread_root_id": world.message.pk,
+        },
         "sync": {"type": "sync", "chat_id": chat_id, "after_seq": 0},
         "typing": {"type": "typing", "chat_id": chat_id},
         "read": {"type": "read", "chat_id": chat_id, "seq": world.message.seq},

@@ -32,7 +32,9 @@ from chats.models import (
     ChatType,
     Connection,
     Membership,
+    Mention,
     Message,
+    Reaction,
     Report,
     Role,
     ScheduledMessage,
@@ -42,6 +44,9 @@ from chats.services.members import member_role_set
 from chats.services.messages import message_send
 from chats.services.scheduling import message_schedule
 from tests.factories import UserFactory, chat_factory
+
+REACTION = "👍"
+REACTION_IN_PATH = "%F0%9F%91%8D"  # as a client sends it, URL-encoded
 
 COLUMNS = ("anonymous", "deactivated", "non-member", "member", "admin", "owner", "staff")
 
@@ -119,7 +124,8 @@ class World:
         )
 
     def fill(self, template: str) -> str:
-        return template.format(**self.placeholders)
+        reaction = f"messages/{self.placeholders['msg']}/reactions/{REACTION_IN_PATH}"
+        return template.format(**self.placeholders, reaction=reaction)
 
 
 def _post_as(chat: Chat, owner: User, author: User) -> tuple[Message, ScheduledMessage]:
@@ -205,6 +211,8 @@ SNAPSHOT_MODELS: tuple[type[Model], ...] = (
     Chat,
     Membership,
     Message,
+    Reaction,
+    Mention,
     ScheduledMessage,
     Report,
     AuditEntry,
@@ -232,6 +240,8 @@ def snapshot(world: World | None = None) -> dict[str, list[dict[str, Any]]]:
             Message: by_user_or_chat,
             ScheduledMessage: by_user_or_chat,
             Report: Q(reporter__in=users) | Q(message__chat__in=chats),
+            Reaction: Q(user__in=users) | Q(message__chat__in=chats),
+            Mention: by_user_or_chat,
             Connection: Q(user__in=users),
             OutstandingToken: Q(user__in=users),
             BlacklistedToken: Q(token__user__in=users),
