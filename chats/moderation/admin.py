@@ -168,13 +168,20 @@ class ReportAdmin(admin.ModelAdmin):
         "reporter",
         "reason",
         "message_excerpt",
+        "quoted",
         "author",
         "chat",
         "resolved_by",
     )
     list_filter = ("status", ("created", admin.DateFieldListFilter))
     search_fields = ("reason",)
-    list_select_related = ("reporter", "message__user", "message__chat", "resolved_by")
+    list_select_related = (
+        "reporter",
+        "message__user",
+        "message__chat",
+        "message__reply_to__user",
+        "resolved_by",
+    )
     action_form = ReasonActionForm
     actions = ("dismiss_reports", "remove_reported_messages", "ban_reported_authors")
     fields = (
@@ -184,6 +191,7 @@ class ReportAdmin(admin.ModelAdmin):
         "reason",
         "message",
         "message_excerpt",
+        "quoted",
         "author",
         "chat",
         "resolved_by",
@@ -220,6 +228,15 @@ class ReportAdmin(admin.ModelAdmin):
         # The copy taken when it was reported: the author may have deleted the message since.
         text = Truncator(report.message_text or report.message.text).chars(80)
         return format_html('<a href="{}">{}</a>', url, text)
+
+    @admin.display(description="in reply to")
+    def quoted(self, report: Report) -> str:
+        """The context of a reply: whom it answered and what it quoted, as its members saw it."""
+        message = report.message
+        if message.reply_to_id is None:
+            return "-"
+        author = message.reply_to_author_name or "(deleted account)"
+        return f"#{message.reply_to_seq} {author}: {Truncator(message.reply_to_text).chars(80)}"
 
     @admin.display(description="author")
     def author(self, report: Report) -> User | None:

@@ -214,3 +214,19 @@ def test_a_report_keeps_the_text_its_author_deleted_until_it_closes(
     report.refresh_from_db()
     assert report.message_text == ""
     assert not Report.objects.filter(message_text__contains="pills").exists()
+
+
+def test_the_queue_shows_what_a_reported_reply_answered(
+    admin_for: AdminFor, mo: User, team: Chat, user: User, other_user: User, mallory: User
+) -> None:
+    """Mallory's insult is a quoted reply to Bob: the moderator sees whom it answered and what it
+    quoted, as the members saw it."""
+    question, _ = message_send(chat=team, user=other_user, text="who broke the build?")
+    insult, _ = message_send(
+        chat=team, user=mallory, text="you did, idiot", reply_to_id=question.pk
+    )
+    report_create(message=insult, reporter=other_user, reason="rude")
+
+    page = admin_for(mo).get(changelist("chats.report")).content.decode()
+
+    assert f"#{question.seq} {other_user.name}: who broke the build?" in page
