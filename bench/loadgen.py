@@ -533,3 +533,113 @@ def catch_ups(
         writer.close()
 
     asyncio.run(main())
+
+
+REACTION_IN_PATH = "%F0%9F%91%8D"  # 👍, URL-encoded as a client sends it
+
+
+def _request(method: str, path: str, token: str, body: bytes = b"") -> bytes:
+    head = (
+        f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+def busy_writes(
+    port: int,
+    jobs: list[tuple[str, int]],
+    rate: float,
+    count: int,
+    read_from: int,
+    ready: Any,
+    out: Any,
+) -> None:
+    """Each job (token, chat_id) is a member who makes `count` writes at `rate` a second over a
+    keep-alive connection of their own: in turn a 👍 on the chat's newest message, put on and
+    taken off again, and their read marker moved one message on from `read_from`. Each is timed
+    from when it was due. It starts once `ready` (the counting sockets) is set."""
+
+    async def member(token: str, chat_id: int, start: float, state: dict[str, Any]) -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        http = _JsonClient(reader, writer, token)
+        [newest] = (await http.get(f"/api/chats/{chat_id}/messages/?limit=1"))["results"]
+        reaction = f"/api/chats/{chat_id}/messages/{newest['id']}/reactions/{REACTION_IN_PATH}/"
+        async for n, scheduled in on_schedule(start, rate, count):
+            if n % 2 == 0:
+                request = _request("PUT" if n % 4 == 0 else "DELETE", reaction, token)
+            else:
+                seq = orjson.dumps({"seq": read_from + n // 2 + 1})
+                request = _request("POST", f"/api/chats/{chat_id}/read/", token, seq)
+            status, _ = await _http_get(reader, writer, request)
+            state["latency"].record_value(_micros_since(scheduled))
+            state["statuses"][status] = state["statuses"].get(status, 0) + 1
+        writer.close()
+
+    async def main() -> dict[str, Any]:
+        state: dict[str, Any] = {"latency": HdrHistogram(*HISTOGRAM_RANGE), "statuses": {}}
+        while not ready.is_set():
+            await asyncio.sleep(0.05)
+        cpu_start = cpu_seconds()
+        start = time.time() + 0.5
+        spread = 1 / (rate * len(jobs))
+        await asyncio.gather(
+            *(
+                member(token, chat_id, start + n * spread, state)
+                for n, (token, chat_id) in enumerate(jobs)
+            )
+        )
+        return {
+            "latency": state["latency"].encode().decode(),
+            "statuses": state["statuses"],
+            "first_scheduled": start,
+            "cpu_seconds": cpu_seconds() - cpu_start,
+        }
+
+    out.put(asyncio.run(main()))
+
+
+def event_counts(url: str, tokens: list[str], expected: int, ready: Any, out: Any) -> None:
+    """Holds one socket per token and counts the `reaction` and `read` events each gets, until
+    it has `expected` or none came for 10 s; sets `ready` once all are connected."""
+
+    async def count(token: str, state: dict[str, Any]) -> None:
+        try:
+            async with _connect(url, token) as ws:
+                await ws.recv()  # hello
+                state["ready"] += 1
+                received = 0
+                while received < expected:
+                    async with asyncio.timeout(10):
+                        raw = await ws.recv()
+                    if _is_one_of(raw, "reaction", "read"):
+                        received += 1
+                        state["received"] += 1
+                        state["last_arrival"] = time.time()
+        except Exception as error:  # went quiet or failed: what it missed counts as lost
+            state["failed"] += 1
+            state["errors"].add(f"{error.__class__.__name__}: {error}"[:200])
+
+    async def main() -> dict[str, Any]:
+        state: dict[str, Any] = {
+            "received": 0,
+            "ready": 0,
+            "failed": 0,
+            "errors": set(),
+            "last_arrival": 0.0,
+        }
+        cpu_start = cpu_seconds()
+        tasks = [asyncio.create_task(count(token, state)) for token in tokens]
+        while state["ready"] + state["failed"] < len(tokens):
+            await asyncio.sleep(0.05)
+        ready.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        return {
+            "received": state["received"],
+            "failed_sockets": state["failed"],
+            "errors": sorted(state["errors"])[:5],
+            "last_arrival": state["last_arrival"],
+            "cpu_seconds": cpu_seconds() - cpu_start,
+        }
+
+    out.put(asyncio.run(main()))

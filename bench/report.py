@@ -259,6 +259,35 @@ def _catch_up_section(c: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _busy_chat_section(rows: list[dict[str, Any]]) -> list[str]:
+    lines = [
+        "",
+        "### 7. Reactions and read markers in a busy chat",
+        "",
+        "20 members of a 100-member chat toggle a 👍 on one message and move their read marker,"
+        " in turn, over REST, at a rising total rate; the other 79 members' sockets count the"
+        " `reaction` and `read` events. Latency runs from when each write was due. CPU is both"
+        " server processes', per write, its fan-out included. The per-user throttles outside the"
+        " bench: `THROTTLE_REACTION` 120/min and `THROTTLE_READ` 300/min.",
+        "",
+        "| writes/s | p50 ms | p99 ms | events delivered | deliveries/s | server CPU ms/write"
+        " | statuses |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        if "error" in row:
+            lines.append(f"| {row['rate_writes_per_s']:g} | {row['error']} | | | | | |")
+            continue
+        latency = row["latency_ms"]
+        lines.append(
+            f"| {row['rate_writes_per_s']:g} | {latency['p50']:,.1f} | {latency['p99']:,.1f} "
+            f"| {row['events_delivered']:,} of {row['events_expected']:,} "
+            f"| {row['deliveries_per_s']:,} | {row['server_cpu_ms_per_write']} "
+            f"| {row['statuses']} |"
+        )
+    return lines
+
+
 def _ceiling_at(rows: list[dict[str, Any]], rate: float | None) -> str:
     for row in rows:
         if "error" not in row and rate is not None and row["rate_msgs_per_s"] >= rate:
@@ -364,6 +393,8 @@ def markdown(results: dict[str, Any], stamp: str) -> str:
             ]
         if "catch_up" in server:
             lines += _catch_up_section(server["catch_up"])
+        if "busy_chat_writes" in server:
+            lines += _busy_chat_section(server["busy_chat_writes"])
         for name, profile in server.get("profiles", {}).items():
             lines += [
                 "",

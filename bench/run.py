@@ -1,7 +1,7 @@
 """The benchmark harness: the full stack on this machine, open-loop load from separate processes,
 and the machine's raw ceilings measured in the same run.
 
-    python bench/run.py            # make bench: all six scenarios, on daphne and on uvicorn
+    python bench/run.py            # make bench: all seven scenarios, on daphne and on uvicorn
     python bench/run.py --quick    # make bench-quick: smaller and shorter, daphne only
 
 It needs PostgreSQL, Redis and RabbitMQ on 127.0.0.1 (as in CI), creates its own database
@@ -44,7 +44,7 @@ SPAWN = multiprocessing.get_context("spawn")
 APPLICATION = os.environ.get("BENCH_APPLICATION", "chatproject.asgi:application")
 # What "sustained" means in the fan-out scenario: every delivery, in order, p99 within this.
 SUSTAINED_P99_MS = 100.0
-SCENARIOS = {1, 2, 3, 4, 5, 6}
+SCENARIOS = {1, 2, 3, 4, 5, 6, 7}
 # The ways a client comes up to date in the catch-up scenario, each run once per round.
 CATCH_UP_WAYS = ("socket", "rest", "full")
 
@@ -65,6 +65,7 @@ def bench_env() -> dict[str, str]:
         "ACCESS_TOKEN_SECONDS": "7200",
         "THROTTLE_MESSAGE_SEND": "1000000/min",
         "THROTTLE_READ": "1000000/min",
+        "THROTTLE_REACTION": "1000000/min",
         "WS_MESSAGE_RATE": "100000,100000",
         "WS_FRAME_RATE": "100000,100000",
         "LOG_LEVEL": "WARNING",
@@ -349,6 +350,76 @@ def fanout_rates(servers: Servers, chat: dict[str, Any], rates: list[float], sec
         row = deliveries(servers, [chat], rate, seconds)
         rows.append(row)
         if "error" in row or row["latency_ms"]["p50"] > 10 * SUSTAINED_P99_MS:
+            break
+    return rows
+
+
+# How many members of the chat write in the busy-chat scenario; the others hold sockets that count.
+BUSY_WRITERS = 20
+
+
+def busy_chat_writes(
+    servers: Servers, chat: dict[str, Any], rates: list[float], seconds: float
+) -> list[dict[str, Any]]:
+    """Reactions and read markers, the most frequent writes in a busy chat: BUSY_WRITERS members
+    of a 100-member chat toggle a 👍 and move their read marker at a rising total rate, over
+    REST, while the other members' sockets count the `reaction` and `read` events. Each row: the
+    writes' latency from when they were due, the events delivered, and the servers' CPU per write
+    (its fan-out included)."""
+    writers = [(token, chat["chat_id"]) for token in chat["tokens"][1 : BUSY_WRITERS + 1]]
+    counters = chat["tokens"][BUSY_WRITERS + 1 :]
+    rows, read_from = [], 0
+    for rate in rates:
+        per_member = rate / len(writers)
+        count = max(2, int(per_member * seconds))
+        out, ready = SPAWN.Queue(), SPAWN.Event()
+        expected = count * len(writers)
+        processes = [spawn(loadgen.event_counts, servers.urls[0], counters, expected, ready, out)]
+        ready.wait(300)
+        servers.wait_idle()
+        cpu_start = servers.cpu_seconds()
+        processes += [
+            spawn(
+                loadgen.busy_writes,
+                servers.ports[n % len(servers.ports)],
+                writers[n::2],
+                per_member,
+                count,
+                read_from,
+                ready,
+                out,
+            )
+            for n in range(2)
+        ]
+        results = collect(out, len(processes), seconds + 120, processes)
+        server_cpu = servers.cpu_seconds() - cpu_start
+        read_from += count // 2 + 1
+        row: dict[str, Any] = {"rate_writes_per_s": rate, "writers": len(writers)}
+        if len(results) < len(processes):
+            rows.append({**row, "error": "the load generator did not finish"})
+            break
+        counted = next(result for result in results if "received" in result)
+        written = [result for result in results if "latency" in result]
+        latency = HdrHistogram(*loadgen.HISTOGRAM_RANGE)
+        statuses: dict[str, int] = {}
+        for result in written:
+            latency.add(HdrHistogram.decode(result["latency"]))
+            for status, n in result["statuses"].items():
+                statuses[str(status)] = statuses.get(str(status), 0) + n
+        first = min(result["first_scheduled"] for result in written)
+        row |= {
+            "writes": expected,
+            "statuses": statuses,
+            "latency_ms": latency_summary(latency),
+            "events_expected": expected * len(counters),
+            "events_delivered": counted["received"],
+            "failed_sockets": counted["failed_sockets"],
+            "drained_s": round(counted["last_arrival"] - first - seconds, 2),
+            "deliveries_per_s": round(counted["received"] / seconds),
+            "server_cpu_ms_per_write": round(server_cpu * 1000 / expected, 2),
+        }
+        rows.append(row)
+        if row["latency_ms"]["p50"] > 10 * SUSTAINED_P99_MS:
             break
     return rows
 
@@ -671,6 +742,10 @@ def server_scenarios(kind: str, args: argparse.Namespace) -> dict[str, Any]:
         if 1 in only and not quick and kind == "daphne":
             chat1000 = seed("chats", "1", "1000", "f1000")["chats"][0]
             results["fanout_1000"] = fanout_rates(stack, chat1000, [1.0, 2.0, 5.0], seconds)
+        if 7 in only:
+            seed("history", str(chat100["chat_id"]), "2000")  # for read markers to move through
+            rates = [100.0, 200.0] if quick else [100.0, 200.0, 400.0, 800.0]
+            results["busy_chat_writes"] = busy_chat_writes(stack, chat100, rates, seconds)
         chats = seed("chats", "20" if quick else "50", "10", "ingest")["chats"]
         if 3 in only:
             results["send_queries"] = seed("send-queries")["queries"]

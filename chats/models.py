@@ -97,7 +97,9 @@ class Membership(models.Model):
     version = models.BigIntegerField(default=0, editable=False)  # the chat's, at the last change
     # The user's version (User.user_version) when they joined or changed their settings here.
     user_version = models.BigIntegerField(default=0, editable=False)
-    notify = models.CharField(max_length=8, choices=Notify.choices, default=Notify.ALL)
+    notify = models.CharField(
+        max_length=8, choices=Notify.choices, default=Notify.ALL, db_default=Notify.ALL
+    )
 
     class Meta:
         constraints: ClassVar = [
@@ -142,13 +144,15 @@ class Message(models.Model):
     )
     removed_at = models.DateTimeField(null=True, blank=True)
     removal_reason = models.TextField(max_length=REASON_MAX, blank=True)
+    # The columns below have database defaults too, so that a process still running the code of
+    # before them (a rolling restart) inserts rows all the same.
     # A quoted reply: the message it answers, and a copy of the start of its text as it was
     # then, which becomes "" while that message is deleted or removed (and comes back with a
     # restore). A copy, so that the reply changes (and takes a version) only when that happens.
     reply_to = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
-    reply_to_text = models.CharField(max_length=QUOTE_MAX, blank=True)
+    reply_to_text = models.CharField(max_length=QUOTE_MAX, blank=True, default="", db_default="")
     # A thread reply: the top-level message whose thread it is in. The root counts its replies
     # that are not deleted, and the time of the latest.
     thread_root = models.ForeignKey(
@@ -159,11 +163,11 @@ class Message(models.Model):
         related_name="thread_replies",
         db_index=False,
     )
-    reply_count = models.IntegerField(default=0)
+    reply_count = models.IntegerField(default=0, db_default=0)
     last_reply_at = models.DateTimeField(null=True, blank=True)
     # The ids of the members the text mentions, as the payload lists them; Mention rows are what
     # mention counts read.
-    mention_ids = models.JSONField(default=list, blank=True)
+    mention_ids = models.JSONField(default=list, db_default=[], blank=True)
     # Set while pinned: the pins list's order. A removal hides the pin; an author's delete drops it.
     pinned_at = models.DateTimeField(null=True, blank=True)
 
