@@ -235,8 +235,8 @@ def reactions_for(
     reactions: QuerySet[Reaction], *, viewer: User
 ) -> dict[int, list[dict[str, Any]]]:
     """Each message's reactions among `reactions`, as its payload lists them for the viewer:
-    each emoji once, in the order it was first used, with its count and whether the viewer is
-    among them. One query, whatever the number of messages."""
+    each emoji once, in the order of its earliest reaction still standing, with its count and
+    whether the viewer is among them. One query, whatever the number of messages."""
     counted = (
         reactions.order_by()
         .values("message_id", "emoji")

@@ -98,7 +98,9 @@ class MessageSerializer(serializers.ModelSerializer):
         help_text="The ids of the members the text mentions (`@login`, or `@all`).",
     )
     reactions = ReactionSerializer(
-        many=True, read_only=True, help_text="Each emoji once, in the order first used."
+        many=True,
+        read_only=True,
+        help_text="Each emoji once, in the order of its earliest reaction still standing.",
     )
     pinned = serializers.BooleanField(read_only=True)
     attachments = serializers.ListField(
