@@ -6,119 +6,186 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('chats', '0013_scheduled_delivery_queued'),
+        ("chats", "0013_scheduled_delivery_queued"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Mention',
+            name="Mention",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('seq', models.BigIntegerField()),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("seq", models.BigIntegerField()),
             ],
         ),
         migrations.CreateModel(
-            name='Reaction',
+            name="Reaction",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('emoji', models.CharField(max_length=32)),
-                ('created', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("emoji", models.CharField(max_length=32)),
+                ("created", models.DateTimeField(auto_now_add=True)),
             ],
         ),
         migrations.AddField(
-            model_name='membership',
-            name='notify',
-            field=models.CharField(choices=[('all', 'All'), ('mentions', 'Mentions'), ('none', 'None')], db_default='all', default='all', max_length=8),
+            model_name="membership",
+            name="notify",
+            field=models.CharField(
+                choices=[("all", "All"), ("mentions", "Mentions"), ("none", "None")],
+                db_default="all",
+                default="all",
+                max_length=8,
+            ),
         ),
         migrations.AddField(
-            model_name='message',
-            name='last_reply_at',
+            model_name="message",
+            name="last_reply_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='message',
-            name='mention_ids',
+            model_name="message",
+            name="mention_ids",
             field=models.JSONField(blank=True, db_default=[], default=list),
         ),
         migrations.AddField(
-            model_name='message',
-            name='pinned_at',
+            model_name="message",
+            name="pinned_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='message',
-            name='reply_count',
+            model_name="message",
+            name="reply_count",
             field=models.IntegerField(db_default=0, default=0),
         ),
         migrations.AddField(
-            model_name='message',
-            name='reply_to',
-            field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='chats.message'),
+            model_name="message",
+            name="reply_to",
+            field=models.ForeignKey(
+                blank=True,
+                db_index=False,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="chats.message",
+            ),
         ),
         migrations.AddField(
-            model_name='message',
-            name='reply_to_text',
-            field=models.CharField(blank=True, db_default='', default='', max_length=200),
+            model_name="message",
+            name="reply_to_text",
+            field=models.CharField(blank=True, db_default="", default="", max_length=200),
         ),
         migrations.AddField(
-            model_name='message',
-            name='thread_root',
-            field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='thread_replies', to='chats.message'),
+            model_name="message",
+            name="thread_root",
+            field=models.ForeignKey(
+                blank=True,
+                db_index=False,
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="thread_replies",
+                to="chats.message",
+            ),
         ),
         migrations.AddIndex(
-            model_name='message',
-            index=models.Index(condition=models.Q(('thread_root__isnull', False)), fields=['thread_root', 'seq'], name='message_thread_seq'),
+            model_name="message",
+            index=models.Index(
+                condition=models.Q(("thread_root__isnull", False)),
+                fields=["thread_root", "seq"],
+                name="message_thread_seq",
+            ),
         ),
         migrations.AddIndex(
-            model_name='message',
-            index=models.Index(condition=models.Q(('thread_root__isnull', True)), fields=['chat', 'seq'], name='message_main_flow_seq'),
+            model_name="message",
+            index=models.Index(
+                condition=models.Q(("thread_root__isnull", True)),
+                fields=["chat", "seq"],
+                name="message_main_flow_seq",
+            ),
         ),
         migrations.AddIndex(
-            model_name='message',
-            index=models.Index(condition=models.Q(('reply_to__isnull', False)), fields=['reply_to'], name='message_reply_to'),
+            model_name="message",
+            index=models.Index(
+                condition=models.Q(("reply_to__isnull", False)),
+                fields=["reply_to"],
+                name="message_reply_to",
+            ),
         ),
         migrations.AddIndex(
-            model_name='message',
-            index=models.Index(condition=models.Q(('pinned_at__isnull', False)), fields=['chat', 'pinned_at'], name='message_pins'),
+            model_name="message",
+            index=models.Index(
+                condition=models.Q(("pinned_at__isnull", False)),
+                fields=["chat", "pinned_at"],
+                name="message_pins",
+            ),
         ),
         migrations.AddField(
-            model_name='mention',
-            name='chat',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='chats.chat'),
+            model_name="mention",
+            name="chat",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="+", to="chats.chat"
+            ),
         ),
         migrations.AddField(
-            model_name='mention',
-            name='message',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='chats.message'),
+            model_name="mention",
+            name="message",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to="chats.message",
+            ),
         ),
         migrations.AddField(
-            model_name='mention',
-            name='user',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="mention",
+            name="user",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='reaction',
-            name='message',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='reaction_rows', to='chats.message'),
+            model_name="reaction",
+            name="message",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="reaction_rows",
+                to="chats.message",
+            ),
         ),
         migrations.AddField(
-            model_name='reaction',
-            name='user',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="reaction",
+            name="user",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddIndex(
-            model_name='mention',
-            index=models.Index(fields=['user', 'chat', 'seq'], name='mention_user_chat_seq'),
+            model_name="mention",
+            index=models.Index(fields=["user", "chat", "seq"], name="mention_user_chat_seq"),
         ),
         migrations.AddConstraint(
-            model_name='mention',
-            constraint=models.UniqueConstraint(fields=('message', 'user'), name='mention_unique'),
+            model_name="mention",
+            constraint=models.UniqueConstraint(fields=("message", "user"), name="mention_unique"),
         ),
         migrations.AddConstraint(
-            model_name='reaction',
-            constraint=models.UniqueConstraint(fields=('message', 'emoji', 'user'), name='reaction_one_per_user'),
+            model_name="reaction",
+            constraint=models.UniqueConstraint(
+                fields=("message", "emoji", "user"), name="reaction_one_per_user"
+            ),
         ),
     ]
