@@ -168,6 +168,9 @@ class Message(models.Model):
     # The ids of the members the text mentions, as the payload lists them; Mention rows are what
     # mention counts read.
     mention_ids = models.JSONField(default=list, db_default=[], blank=True)
+    # Whether any reaction stands on it: a page of messages reads reactions only for those that
+    # have some, and most have none.
+    reacted = models.BooleanField(default=False, db_default=False)
     # Set while pinned: the pins list's order. A removal hides the pin; an author's delete drops it.
     pinned_at = models.DateTimeField(null=True, blank=True)
 

@@ -254,15 +254,17 @@ def reactions_for(
 def _message_rows(
     messages: QuerySet[Message], *, viewer: User, reactions: QuerySet[Reaction] | None = None
 ) -> list[MessageRow]:
-    """The messages as rows, with their reactions for the viewer: two queries. `reactions`
-    narrows the reactions read to those of the messages, where an id list would be long."""
-    rows = list(messages.values_list(*_MESSAGE_ROW_COLUMNS))
-    if not rows:
-        return []
-    if reactions is None:
-        reactions = Reaction.objects.filter(message_id__in=[row[0] for row in rows])
-    by_message = reactions_for(reactions, viewer=viewer)
-    return [MessageRow._make((*row, by_message.get(row[0], []))) for row in rows]
+    """The messages as rows, with their reactions for the viewer: one query, and one more if
+    any of them has reactions. `reactions` narrows the reactions read to those of the messages,
+    where an id list would be long."""
+    rows = list(messages.values_list(*_MESSAGE_ROW_COLUMNS, "reacted"))
+    reacted = [row[0] for row in rows if row[-1]]
+    by_message: dict[int, list[dict[str, Any]]] = {}
+    if reacted:
+        if reactions is None:
+            reactions = Reaction.objects.filter(message_id__in=reacted)
+        by_message = reactions_for(reactions, viewer=viewer)
+    return [MessageRow._make((*row[:-1], by_message.get(row[0], []))) for row in rows]
 
 
 def message_reactors(message_ids: list[int]) -> dict[int, list[tuple[str, list[int]]]]:
@@ -276,10 +278,13 @@ def message_reactors(message_ids: list[int]) -> dict[int, list[tuple[str, list[i
 
 
 def message_reactions_set(messages: list[Message], *, viewer: User) -> list[Message]:
-    """Read the messages' reactions for the viewer into their `reactions`: one query."""
-    by_message = reactions_for(
-        Reaction.objects.filter(message_id__in=[message.pk for message in messages]),
-        viewer=viewer,
+    """Read the messages' reactions for the viewer into their `reactions`: one query, none if
+    none of them has reactions."""
+    reacted = [message.pk for message in messages if message.reacted]
+    by_message = (
+        reactions_for(Reaction.objects.filter(message_id__in=reacted), viewer=viewer)
+        if reacted
+        else {}
     )
     for message in messages:
         message.reactions = by_message.get(message.pk, [])

@@ -64,6 +64,11 @@ class Migration(migrations.Migration):
         ),
         migrations.AddField(
             model_name="message",
+            name="reacted",
+            field=models.BooleanField(db_default=False, default=False),
+        ),
+        migrations.AddField(
+            model_name="message",
             name="reply_count",
             field=models.IntegerField(db_default=0, default=0),
         ),

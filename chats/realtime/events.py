@@ -27,7 +27,7 @@ from django.db import transaction
 from chatproject import metrics
 from chatproject.overrides import asgiref
 from chatproject.renderers import json_bytes
-from chats.payloads import chat_payload, member_payload, message_payload
+from chats.payloads import chat_payload, member_payload, message_payload, my_chat_payload
 from chats.realtime.protocol import CLOSE_REVOKED
 
 if TYPE_CHECKING:
@@ -331,19 +331,15 @@ def chat_deleted(chat_id: int, user_versions: dict[int, int]) -> None:
         )
 
 
-def member_added(membership: "Membership", summary: "ChatSummary", user_version: int) -> None:
-    """Tell the chat, then subscribe the new member's sockets and send them the chat."""
+def member_added(membership: "Membership", chat_for_member: "Chat", user_version: int) -> None:
+    """Tell the chat, then subscribe the new member's sockets and send them the chat as they see
+    it (read with the selectors' per-member fields: a member added back finds their unread and
+    mention counts as REST shows them)."""
     chat = membership.chat
     _to_chat(
         chat.pk, ("member.added", {"member": member_payload(membership)}), version=chat.version
     )
-    payload = chat_payload(
-        chat,
-        member_count=summary.member_count,
-        last_message=summary.last_message,
-        my_role=membership.role,
-        unread_count=chat.last_seq,
-    )
+    payload = my_chat_payload(chat_for_member)
     _to_user(
         membership.user_id,
         "chat.created",

@@ -39,6 +39,8 @@ def message_hidden(message: Message, version: int, *, erase: bool) -> list[Messa
     Mention.objects.filter(message=message).delete()
     if erase:
         Reaction.objects.filter(message=message).delete()
+        # Replies a moderator removed show no quote, yet their rows hold a copy of the text.
+        Message.objects.filter(reply_to=message, deleted=True).update(reply_to_text="")
     return _dependents_changed(message, version, quote="")
 
 
@@ -71,5 +73,6 @@ def messages_publish(
     chat_id: int, version: int, *, new: Message | None = None, updated: list[Message]
 ) -> None:
     """The commit's messages as one event, the changed ones with who reacted to them."""
-    reactors = selectors.message_reactors([message.pk for message in updated]) if updated else {}
+    reacted = [message.pk for message in updated if message.reacted]
+    reactors = selectors.message_reactors(reacted) if reacted else {}
     events.messages_changed(chat_id, version, new=new, updated=updated, reactors=reactors)

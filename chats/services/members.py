@@ -42,7 +42,9 @@ def member_add(*, chat: Chat, actor: User, user_id: int, role: Role = Role.MEMBE
     membership = Membership.objects.create(
         chat=chat, user=user, role=role, version=chat.version, user_version=user_version
     )
-    events.member_added(membership, selectors.chat_summary(chat=chat), user_version)
+    events.member_added(
+        membership, selectors.chat_get_for_member(user=user, chat_id=chat.pk), user_version
+    )
     return membership
 
 

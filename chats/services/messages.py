@@ -154,7 +154,7 @@ def message_edit(*, message: Message, actor: User, text: str) -> Message:
     mention_ids = mentions_parse(chat=message.chat, author=membership, text=text)
     version = chat_version_next(message.chat_id)
     # Read again under the chat's lock, which every write to the chat's messages takes first.
-    message.refresh_from_db(fields=["deleted"])
+    message.refresh_from_db(fields=["deleted", "reacted"])
     if message.deleted:
         raise exceptions.ValidationError({"detail": "A deleted message cannot be edited."})
     message.version = version
@@ -200,6 +200,7 @@ def message_delete(*, message: Message, actor: User) -> None:
     message.reply_to_text = ""
     message.mention_ids = []
     message.pinned_at = None
+    message.reacted = False
     message.save(
         update_fields=[
             "version",
@@ -208,6 +209,7 @@ def message_delete(*, message: Message, actor: User) -> None:
             "reply_to_text",
             "mention_ids",
             "pinned_at",
+            "reacted",
             "updated",
         ]
     )

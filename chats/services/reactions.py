@@ -66,7 +66,8 @@ def reaction_remove(*, message: Message, user: User, emoji: str) -> None:
 
 
 def _reaction_changed(message: Message, user: User, emoji: str, version: int, added: bool) -> None:
-    Message.objects.filter(pk=message.pk).update(version=version)
+    reacted = added or Reaction.objects.filter(message=message).exists()
+    Message.objects.filter(pk=message.pk).update(version=version, reacted=reacted)
     count = Reaction.objects.filter(message=message, emoji=emoji).count()
     events.reaction(
         chat_id=message.chat_id,

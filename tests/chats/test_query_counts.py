@@ -16,14 +16,14 @@ from chats.services.messages import message_send
 from tests.chats.conftest import MakeUser
 from tests.factories import chat_factory
 
-# Authentication, the chat with its membership check, then the rows with their joins (and a
-# page of messages' reactions, in one more).
+# Authentication, the chat with its membership check, then the rows with their joins. (A page
+# of messages reads their reactions in one more query when any has some: test_reactions.py.)
 CHAT_LIST_QUERIES = 3
 MEMBER_LIST_QUERIES = 4
-CHAT_DETAIL_QUERIES = 6
+CHAT_DETAIL_QUERIES = 5
 HISTORY_QUERIES = 4
-SEARCH_QUERIES = 3
-SEARCH_IN_CHAT_QUERIES = 5
+SEARCH_QUERIES = 2
+SEARCH_IN_CHAT_QUERIES = 4
 
 ROWS = pytest.mark.parametrize("rows", [1, 30])
 
