@@ -1,5 +1,6 @@
-// The chat list: my chats with unread badges, the last message and the peer's presence, kept live
-// by the socket; a search to message someone; a form to create a group or a channel.
+// The chat list: my chats with unread and mention badges (as each chat's notification level
+// says), the last message and the peer's presence, kept live by the socket; a search to message
+// someone; a form to create a group or a channel.
 
 import { $, ChatSocket, api, apiAll, avatar, h, peopleSearch, presenceDot, shortTime, showConnection } from "./common.js";
 
@@ -34,6 +35,23 @@ function preview(chat) {
   return text;
 }
 
+// What the chat's badge counts under its notification level: every unread message, only those
+// that mention me, or nothing.
+function badgeCount(chat) {
+  if (chat.notify === "none") return 0;
+  return chat.notify === "mentions" ? chat.mention_count : chat.unread_count;
+}
+
+function badges(chat) {
+  if (chat.notify === "none") return [h("span", { class: "muted-mark", role: "img", "aria-label": "Muted", title: "Notifications off" }, "🔕")];
+  const mentions = chat.mention_count > 0;
+  const unread = chat.notify !== "mentions" && chat.unread_count > 0;
+  return [
+    mentions && h("span", { class: "badge mention-badge", title: `${chat.mention_count} mention${chat.mention_count === 1 ? "" : "s"} of you` }, `@${chat.mention_count}`),
+    unread && h("span", { class: "badge", title: `${chat.unread_count} unread` }, String(chat.unread_count)),
+  ];
+}
+
 function renderChat(chat) {
   const peerStatus = chat.peer ? presence.get(chat.peer.id) || chat.peer.status : null;
   const typing = typingTimers.has(chat.id);
@@ -43,7 +61,7 @@ function renderChat(chat) {
     { "data-chat-id": chat.id },
     h(
       "a",
-      { class: `chat-item${chat.unread_count ? " unread" : ""}`, href: `/chats/${chat.id}/` },
+      { class: `chat-item${badgeCount(chat) ? " unread" : ""}${chat.notify === "none" ? " muted-chat" : ""}`, href: `/chats/${chat.id}/` },
       avatar(chatName(chat), chat.chat_type === "direct" && chat.peer ? chat.peer.id : chat.id, { status: peerStatus }),
       h(
         "span",
@@ -59,7 +77,7 @@ function renderChat(chat) {
           "span",
           { class: "chat-line" },
           h("span", { class: `chat-preview${typing ? " typing-now" : ""}` }, typing ? "typing…" : preview(chat)),
-          chat.unread_count > 0 && h("span", { class: "badge", title: `${chat.unread_count} unread` }, String(chat.unread_count)),
+          ...badges(chat),
         ),
       ),
     ),
@@ -71,7 +89,7 @@ function render() {
   if (!loaded) return;
   statusNode.hidden = order.length > 0;
   statusNode.textContent = "No chats yet. Find someone to message, or start a group.";
-  const unread = order.reduce((sum, id) => sum + (chats.get(id).unread_count || 0), 0);
+  const unread = order.reduce((sum, id) => sum + badgeCount(chats.get(id)), 0);
   document.title = unread ? `(${unread}) Chats` : "Chats";
 }
 
@@ -127,17 +145,22 @@ async function refreshChat(chatId) {
 // --- Live events ---------------------------------------------------------------------------------
 
 let lastHello = null;
+let userVersion = null; // my user_version as of the first hello
 
 // `hello` (on connecting, and after every outage) lists each of my chats with its version: a chat
 // I do not have, or hold at an older version, is read again; one not listed is gone. The list
-// then holds what a reload would show, having read only what changed.
+// then holds what a reload would show, having read only what changed. My own settings for a chat
+// (its notification level) move my user_version instead: `user.sync` says which chats to read.
 function reconcile(hello) {
   const live = new Set(hello.chats.map((state) => state.id));
   for (const id of [...chats.keys()]) if (!live.has(id)) chats.delete(id);
   for (const state of hello.chats) {
     const known = chats.get(state.id);
     if (!known || state.version > known.version) refreshChat(state.id);
-    else known.unread_count = state.unread_count;
+    else {
+      known.unread_count = state.unread_count;
+      known.mention_count = state.mention_count;
+    }
   }
   sortOrder();
   render();
@@ -154,8 +177,17 @@ function onFrame(frame) {
     case "hello": {
       lastHello = frame;
       if (loaded) reconcile(frame); // else loadAll reconciles when the list is in
+      if (userVersion !== null && frame.user_version > userVersion) socket.send({ type: "user.sync", since_user_version: userVersion });
+      userVersion = Math.max(userVersion ?? 0, frame.user_version);
       return;
     }
+    case "user.changes":
+      for (const changed of frame.chats) refreshChat(changed.id);
+      for (const id of frame.removed_chat_ids) chats.delete(id);
+      userVersion = Math.max(userVersion, frame.user_version);
+      sortOrder();
+      render();
+      return;
     case "message.new": {
       if (!chat) {
         refreshChat(frame.chat_id);
@@ -166,6 +198,7 @@ function onFrame(frame) {
       chat.last_seq = Math.max(chat.last_seq, message.seq);
       chat.last_message = message;
       if (message.user_id !== me) chat.unread_count += 1;
+      if (message.user_id !== me && message.mentions.includes(me)) chat.mention_count += 1;
       stopTyping(chat.id);
       sortOrder();
       render();
@@ -178,7 +211,7 @@ function onFrame(frame) {
       }
       return;
     case "chat.created":
-      withPeer({ ...frame.chat, unread_count: frame.chat.unread_count || 0 }).then((added) => {
+      withPeer({ ...frame.chat, unread_count: frame.chat.unread_count || 0, mention_count: frame.chat.mention_count || 0 }).then((added) => {
         chats.set(added.id, added);
         sortOrder();
         render();
@@ -224,6 +257,7 @@ function onFrame(frame) {
       if (chat && frame.user_id === me) {
         if (frame.seq >= chat.last_seq) {
           chat.unread_count = 0;
+          chat.mention_count = 0;
           render();
         } else refreshChat(chat.id);
       }

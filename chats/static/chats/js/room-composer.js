@@ -1,13 +1,22 @@
 // Sending: a message shows at once as pending and stays so until the server acks it, and goes out
-// again after a reconnect, so nothing written is lost to a dropped connection.
+// again after a reconnect, so nothing written is lost to a dropped connection. A message may quote
+// the one it answers (Reply in a message's menu).
 
 import { $, h, newClientId } from "./common.js";
+import { attachMentions } from "./room-mentions.js";
 import { socket } from "./room-socket.js";
 import { canPost, chatId, composer, input, scrollToBottom, state } from "./room-state.js";
 
 const ACK_PATIENCE_MS = 10000;
+const SNIPPET = 120;
 
 const pendingList = $("#pending-messages");
+const replyBar = $("#reply-bar");
+
+export function snippet(text) {
+  const line = text.replace(/\s+/g, " ").trim();
+  return line.length > SNIPPET ? `${line.slice(0, SNIPPET)}…` : line;
+}
 
 export function pendingStatus(entry, text, failed = false) {
   entry.node.classList.toggle("failed", failed);
@@ -22,17 +31,51 @@ export function pendingStatus(entry, text, failed = false) {
   }
 }
 
+// --- Quoting -------------------------------------------------------------------------------------
+
+export function startReply(message) {
+  state.replyTo = message;
+  $("#reply-bar-text").replaceChildren(
+    "Replying to ",
+    h("span", { class: "reply-bar-author" }, message.author ? message.author.name : "Deleted account"),
+    `: ${snippet(message.text)}`,
+  );
+  replyBar.hidden = false;
+  input.focus();
+}
+
+function cancelReply() {
+  state.replyTo = null;
+  replyBar.hidden = true;
+  input.focus();
+}
+
+$("#reply-cancel").addEventListener("click", cancelReply);
+
+// --- Sending -------------------------------------------------------------------------------------
+
 function send(text) {
   const clientId = newClientId();
+  const replyTo = state.replyTo;
   const node = h(
     "li",
     { class: "message mine pending", "data-client-id": clientId },
-    h("div", { class: "bubble" }, h("p", { class: "text" }, text), h("div", { class: "meta" }, h("span", { class: "status" }, "Sending…"))),
+    h(
+      "div",
+      { class: "bubble" },
+      replyTo && h("div", { class: "quote" }, h("span", { class: "quote-author" }, replyTo.author ? replyTo.author.name : "Deleted account"), h("span", { class: "quote-text" }, snippet(replyTo.text))),
+      h("p", { class: "text" }, text),
+      h("div", { class: "meta" }, h("span", { class: "status" }, "Sending…")),
+    ),
     h("div", { class: "actions" }),
   );
-  const entry = { clientId, text, node, timer: null };
+  const entry = { clientId, text, replyToId: replyTo ? replyTo.id : null, node, timer: null };
   state.pending.set(clientId, entry);
   pendingList.append(node);
+  if (replyTo) {
+    state.replyTo = null;
+    replyBar.hidden = true;
+  }
   scrollToBottom();
   transmit(clientId);
 }
@@ -44,6 +87,7 @@ export function transmit(clientId) {
   if (!entry) return;
   clearTimeout(entry.timer);
   const frame = { type: "message.send", ref: clientId, chat_id: chatId, text: entry.text, client_id: clientId };
+  if (entry.replyToId !== null) frame.reply_to_id = entry.replyToId;
   if (!socket.send(frame)) {
     pendingStatus(entry, "Waiting for the connection…");
     return;
@@ -75,8 +119,13 @@ composer.addEventListener("submit", (event) => {
   input.focus();
 });
 
+attachMentions(input);
+
 input.addEventListener("keydown", (event) => {
-  if (event.key === "Enter" && !event.shiftKey && !event.altKey && !event.ctrlKey && !event.metaKey && !event.isComposing) {
+  if (event.key === "Escape" && state.replyTo) {
+    event.preventDefault();
+    cancelReply();
+  } else if (event.key === "Enter" && !event.shiftKey && !event.altKey && !event.ctrlKey && !event.metaKey && !event.isComposing) {
     event.preventDefault();
     composer.requestSubmit();
   }

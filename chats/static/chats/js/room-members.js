@@ -1,10 +1,15 @@
-// The chat's details panel: its title and description, its members with their presence, and so
-// what I may do here (post, manage, nothing once the chat is gone or I have left it).
+// The chat's details panel: its title and description, my notification level, its members with
+// their presence, and so what I may do here (post, manage, nothing once the chat is gone or I have
+// left it).
 
-import { $, avatar, h, messageTime } from "./common.js";
-import { fillMessage } from "./room-messages.js";
+import { $, api, avatar, h, messageTime } from "./common.js";
+import { redrawAll } from "./room-messages.js";
 import { markSeen } from "./room-read.js";
-import { canPost, composer, me, room, setTitle, state } from "./room-state.js";
+import { renderSeen } from "./room-seen.js";
+import { canPost, chatId, composer, me, room, setTitle, state } from "./room-state.js";
+import { renderThreadPermissions } from "./room-thread.js";
+
+const notifySelect = $("#notify-select");
 
 export function applyChat(chat) {
   state.chat = { ...state.chat, ...chat };
@@ -13,6 +18,7 @@ export function applyChat(chat) {
   const description = state.chat.description || "";
   $("#room-description").textContent = description;
   $("#about-section").hidden = !description;
+  notifySelect.value = state.chat.notify;
   renderPermissions();
   setTitle();
 }
@@ -22,7 +28,21 @@ export function renderPermissions() {
   composer.hidden = !allowed;
   $("#readonly-note").hidden = allowed || state.ended;
   $("#schedule-section").hidden = !allowed;
+  notifySelect.disabled = state.ended;
+  renderThreadPermissions();
 }
+
+// My notification level for this chat; the chat list's badges follow it.
+notifySelect.addEventListener("change", async () => {
+  const error = $("#notify-error");
+  error.textContent = "";
+  try {
+    applyChat(await api(`/api/chats/${chatId}/settings/`, { method: "PATCH", body: { notify: notifySelect.value } }));
+  } catch (failure) {
+    error.textContent = failure.message;
+    notifySelect.value = state.chat.notify;
+  }
+});
 
 function statusText(user) {
   if (user.status === "online") return "online";
@@ -83,6 +103,7 @@ export function setMembers(members) {
   if (mine) state.myRole = mine.role;
   renderMembers();
   renderPermissions();
+  renderSeen();
 }
 
 // A member as an event or the change feed brings them: joined, or with a new role or read marker.
@@ -94,12 +115,14 @@ export function updateMember(member) {
   if (member.user.id === me) state.myRole = member.role;
   renderMembers();
   renderPermissions();
+  renderSeen();
 }
 
 export function removeMember(userId) {
   if (userId === me) endRoom("You are no longer a member of this chat.");
   state.members.delete(userId);
   renderMembers();
+  renderSeen();
 }
 
 export function endRoom(text) {
@@ -109,7 +132,7 @@ export function endRoom(text) {
   notice.replaceChildren(text, " ", h("a", { href: "/" }, "Back to your chats"));
   notice.hidden = false;
   renderPermissions();
-  for (const entry of state.messages.values()) fillMessage(entry.node, entry.message);
+  redrawAll();
 }
 
 // --- The panel on narrow screens -----------------------------------------------------------------

@@ -1,18 +1,19 @@
 // What can be done to a message already on screen: edit or delete my own, report someone else's,
-// delete any as the chat's owner or an admin. Each opens in place, inside the message.
+// delete any as the chat's owner or an admin. Each opens in place, inside the message, and works
+// on an entry ({message, node}) of the main flow or the thread panel alike; `entry.message` is
+// always the message as the page last heard of it.
 
 import { api, h } from "./common.js";
 import { applyUpdate, fillMessage, isNewer } from "./room-messages.js";
-import { chatId, state } from "./room-state.js";
+import { chatId } from "./room-state.js";
 
-export function startEdit(seq) {
-  const entry = state.messages.get(seq);
-  if (!entry || entry.node.classList.contains("editing")) return;
+export function startEdit(entry) {
+  if (entry.node.classList.contains("editing")) return;
   const node = entry.node;
   const textarea = h("textarea", { rows: 3, maxlength: 10000, "aria-label": "Edit message" });
   textarea.value = entry.message.text;
   const error = h("p", { class: "form-error", role: "alert" });
-  const cancel = () => fillMessage(node, state.messages.get(seq).message);
+  const cancel = () => fillMessage(entry);
   const form = h(
     "form",
     { class: "edit-form" },
@@ -39,16 +40,16 @@ export function startEdit(seq) {
     try {
       const updated = await api(`/api/chats/${chatId}/messages/${entry.message.id}/`, { method: "PATCH", body: { text } });
       node.classList.remove("editing");
-      const current = state.messages.get(seq).message;
-      applyUpdate(isNewer(updated, current) || updated.updated === current.updated ? updated : current);
-      fillMessage(node, state.messages.get(seq).message);
+      applyUpdate(isNewer(entry.message, updated) ? entry.message : updated);
     } catch (failure) {
       error.textContent = failure.message;
     }
   });
   textarea.addEventListener("keydown", (event) => {
-    if (event.key === "Escape") cancel();
-    else if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+    if (event.key === "Escape") {
+      event.preventDefault(); // the edit closes, not the thread panel around it
+      cancel();
+    } else if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
       event.preventDefault();
       form.requestSubmit();
     }
@@ -59,13 +60,12 @@ export function startEdit(seq) {
   textarea.setSelectionRange(textarea.value.length, textarea.value.length);
 }
 
-export function startReport(seq) {
-  const entry = state.messages.get(seq);
-  if (!entry || entry.node.classList.contains("editing")) return;
+export function startReport(entry) {
+  if (entry.node.classList.contains("editing")) return;
   const node = entry.node;
   const reason = h("input", { type: "text", maxlength: 1000, placeholder: "What is wrong with it?", "aria-label": "Reason for the report" });
   const error = h("p", { class: "form-error", role: "alert" });
-  const cancel = () => fillMessage(node, state.messages.get(seq).message);
+  const cancel = () => fillMessage(entry);
   const form = h(
     "form",
     { class: "edit-form report-form" },
@@ -94,16 +94,17 @@ export function startReport(seq) {
     }
   });
   reason.addEventListener("keydown", (event) => {
-    if (event.key === "Escape") cancel();
+    if (event.key === "Escape") {
+      event.preventDefault();
+      cancel();
+    }
   });
   node.classList.add("editing");
   node.querySelector(".bubble").append(form);
   reason.focus();
 }
 
-export function confirmDelete(seq) {
-  const entry = state.messages.get(seq);
-  if (!entry) return;
+export function confirmDelete(entry) {
   const node = entry.node;
   const actions = node.querySelector(".actions");
   node.classList.add("confirming");
@@ -118,7 +119,7 @@ export function confirmDelete(seq) {
         onclick: async () => {
           try {
             await api(`/api/chats/${chatId}/messages/${entry.message.id}/`, { method: "DELETE" });
-            applyUpdate({ ...state.messages.get(seq).message, deleted: true, text: "" });
+            applyUpdate({ ...entry.message, deleted: true, text: "", reactions: [], pinned: false });
           } catch (failure) {
             error.textContent = failure.message;
           }
@@ -126,7 +127,8 @@ export function confirmDelete(seq) {
       },
       "Delete",
     ),
-    h("button", { type: "button", class: "link-button", onclick: () => fillMessage(node, state.messages.get(seq).message) }, "Keep"),
+    h("button", { type: "button", class: "link-button", "data-focus": "action keep", onclick: () => fillMessage(entry) }, "Keep"),
     error,
   );
+  actions.querySelector("[data-focus='action keep']").focus(); // the safe choice for a stray Enter
 }

@@ -6,11 +6,16 @@ import { socket } from "./room-socket.js";
 import { chatId, list, room, scroller, setTitle, state } from "./room-state.js";
 
 // The newest message at least partly on screen, but never past `top`: a message not yet loaded
-// before it has not been seen.
+// before it has not been seen. Thread replies posted after it and before the next message of the
+// main flow count as read with it (their root shows that they came), or a thread nobody opens
+// would keep the chat unread for good.
 function lastVisibleSeq() {
   const bottom = scroller.getBoundingClientRect().bottom;
   for (let node = list.lastElementChild; node; node = node.previousElementSibling) {
-    if (node.getBoundingClientRect().top < bottom - 8) return Math.min(Number(node.dataset.seq), state.top);
+    if (node.getBoundingClientRect().top < bottom - 8) {
+      const next = node.nextElementSibling;
+      return Math.min(next ? Number(next.dataset.seq) - 1 : state.top, state.top);
+    }
   }
   return 0;
 }

@@ -6,8 +6,11 @@ import { confirmPending, pendingStatus, transmit } from "./room-composer.js";
 import { applyChat, endRoom, removeMember, renderMembers, updateMember } from "./room-members.js";
 import { applyUpdate, receiveLive } from "./room-messages.js";
 import { otherChatEvent, renderOtherUnread } from "./room-other-chats.js";
+import { applyPins } from "./room-pins.js";
+import { applyReaction } from "./room-reactions.js";
 import { markSeen } from "./room-read.js";
 import { loadScheduled } from "./room-scheduled.js";
+import { renderSeen } from "./room-seen.js";
 import { chatId, me, state } from "./room-state.js";
 import { onChanges, onSyncRefused, requestSync, takeVersion } from "./room-sync.js";
 import { showTyper, stopTyper } from "./room-typing.js";
@@ -71,6 +74,12 @@ function onFrame(frame) {
     }
     return;
   }
+  if (frame.type === "user.changes") {
+    // My own settings, changed on any device: this chat's notification level among them.
+    const here = frame.chats.find((chat) => chat.id === chatId);
+    if (here) applyChat(here);
+    return;
+  }
   const id = frame.chat_id ?? (frame.chat ? frame.chat.id : undefined);
   if (id !== chatId) {
     otherChatEvent(frame);
@@ -86,12 +95,19 @@ function onFrame(frame) {
       receiveLive(frame.message);
       const author = state.members.get(frame.message.user_id);
       if (author) author.read_seq = Math.max(author.read_seq, frame.message.seq); // posting reads
+      renderSeen();
       // One of my scheduled messages went out (its client_id is "scheduled-<id>"): show it sent.
       if (frame.message.user_id === me && String(frame.message.client_id).startsWith("scheduled-")) loadScheduled();
       return;
     }
     case "message.updated":
-      if (state.messages.has(frame.message.seq)) applyUpdate(frame.message);
+      applyUpdate(frame.message);
+      return;
+    case "reaction":
+      applyReaction(frame);
+      return;
+    case "pins":
+      applyPins(frame);
       return;
     case "typing":
       if (frame.user_id !== me) showTyper(frame.user_id);
@@ -113,6 +129,7 @@ function onFrame(frame) {
     case "read": {
       const member = state.members.get(frame.user_id);
       if (member) member.read_seq = Math.max(member.read_seq, frame.seq);
+      renderSeen();
       return;
     }
     default:

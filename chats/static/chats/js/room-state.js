@@ -10,19 +10,27 @@ export const scroller = $("#scroller");
 export const list = $("#messages");
 export const composer = $("#composer");
 export const input = $("#composer-text");
+export const threadList = $("#thread-messages");
 
 export const MANAGERS = ["owner", "admin"];
 
 // Messages are kept by seq. Every chat numbers its messages 1, 2, 3 … with no gaps: `top` is the
 // highest seq up to which the page holds every message, and a seq it already holds is never shown
-// twice, whether it comes live, from sync or from history. Everything else the page shows (edits,
-// deletes, members, roles, the title) it holds as of the chat's `version`, which counts every
-// change; after a reconnect it asks the socket for every change since then (room-sync.js).
+// twice, whether it comes live, from sync or from history. The main flow leaves out thread
+// replies: their seqs are the flow's only gaps, and `threadSeqs` holds the ones the page knows of
+// so that `top` can pass them. Everything else the page shows (edits, deletes, reactions, pins,
+// members, roles, the title) it holds as of the chat's `version`, which counts every change; after
+// a reconnect it asks the socket for every change since then (room-sync.js).
 export const state = {
   chat: null,
   myRole: "member",
   members: new Map(), // user id -> Member {user, role, joined, read_seq, version}
-  messages: new Map(), // seq -> {message, node}
+  messages: new Map(), // seq -> {message, node}: the main flow
+  threadSeqs: new Set(), // seqs of the thread replies the page has heard of
+  thread: null, // the open thread panel: {root: entry, replies: Map seq -> entry, oldest, hasOlder, loading, opener}
+  replyTo: null, // the Message the main composer quotes
+  pins: [], // pinned Messages, most recently pinned first
+  pinIndex: 0, // which of them the pinned bar shows
   pending: new Map(), // client id -> {text, node, timer}
   oldest: Infinity, // the lowest seq loaded
   top: 0, // every message from `oldest` to `top` is loaded

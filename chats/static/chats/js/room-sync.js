@@ -6,6 +6,7 @@
 import { showConnection } from "./common.js";
 import { applyChat, endRoom, removeMember, updateMember } from "./room-members.js";
 import { applyUpdate, placeMessage } from "./room-messages.js";
+import { checkPinned } from "./room-pins.js";
 import { markSeen } from "./room-read.js";
 import { socket } from "./room-socket.js";
 import { chatId, nearBottom, scrollToBottom, state } from "./room-state.js";
@@ -50,22 +51,29 @@ export function finishSync() {
   }
 }
 
-// A versioned live event: true if the page should apply it. One at or below the page's version
-// is already held. One past the next means some came between that the page never got: apply
+// A versioned live event: true if the page should apply it. One below the page's version is
+// already held. One at it is another frame of the commit just applied (a thread reply and its
+// root's new count, an ownership handed over): events carry things as they are, so applying it
+// again is harmless. One past the next means some came between that the page never got: apply
 // it (it is the thing as it is now) and sync, which brings the rest.
 export function takeVersion(frame) {
   if (frame.version === undefined) return true;
   state.serverVersion = Math.max(state.serverVersion, frame.version);
-  if (frame.version <= state.version) return false;
+  if (frame.version < state.version) return false;
+  if (frame.version === state.version) return true;
   if (frame.version === state.version + 1 && !state.sync) state.version = frame.version;
   else requestSync();
   return true;
 }
 
 // Messages older than the page's loaded window are left to history, which loads them as they
-// are now; within it they replace what is shown; past it they are new.
+// are now (the pinned bar still hears of them: a pin may be older than the window); within it
+// they replace what is shown; past it they are new.
 function applyMessage(message) {
-  if (message.seq < state.oldest && state.messages.size) return false;
+  if (message.seq < state.oldest && state.messages.size) {
+    checkPinned(message);
+    return false;
+  }
   if (state.messages.has(message.seq)) {
     applyUpdate(message);
     return true;

@@ -1,11 +1,13 @@
 // A chat room: history that loads older messages on scroll, live messages over the socket, a
 // composer whose messages show at once as pending until their ack, typing, read markers, edits
-// and deletes, members with presence, scheduled messages.
+// and deletes, quoted replies and threads, reactions, mentions, pins, "seen by", members with
+// presence, scheduled messages.
 
 import { $, api, apiAll } from "./common.js";
 import { fillScreen, renderEdge } from "./room-history.js";
 import { applyChat, setMembers } from "./room-members.js";
 import { placeMessage } from "./room-messages.js";
+import { loadPins } from "./room-pins.js";
 import { loadScheduled } from "./room-scheduled.js";
 import { socket } from "./room-socket.js";
 import { canPost, chatId, input, list, scrollToBottom, state } from "./room-state.js";
@@ -33,8 +35,10 @@ async function start() {
   // A large chat's detail holds its first members only: the rest come page by page.
   const crowded = detail.members.length < detail.chat.member_count;
   setMembers(crowded ? await apiAll(`/api/chats/${chatId}/members/?limit=100`) : detail.members);
+  // The chat's latest messages: all of them up to the last one are loaded, in the main flow or
+  // as thread replies.
   const messages = detail.messages;
-  state.top = messages.length ? messages[0].seq - 1 : 0;
+  state.top = messages.length ? messages[messages.length - 1].seq : 0;
   state.oldest = messages.length ? messages[0].seq : detail.chat.last_seq + 1;
   state.serverLastSeq = detail.chat.last_seq;
   state.version = state.serverVersion = detail.chat.version;
@@ -44,6 +48,7 @@ async function start() {
   scrollToBottom();
   fillScreen();
   socket.connect();
+  loadPins();
   loadScheduled();
   if (canPost()) input.focus();
 }
