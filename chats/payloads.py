@@ -66,11 +66,14 @@ class MessageFields(Protocol):
     def reactions(self) -> list[dict[str, Any]]: ...
 
 
-def message_payload(message: MessageFields) -> dict[str, Any]:
+def message_payload(
+    message: MessageFields, *, reactions: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     """Built directly, not through DRF's fields: every history page, sync batch and event
     serializes messages, and DRF's per-field machinery was a third of a history request's CPU in
     the profile (bench/README.md). A tombstone shows no mentions, reactions or pin: a removal
-    hides them, and a restore brings them back."""
+    hides them, and a restore brings them back. `reactions`, where given, are the message's as
+    one recipient of an event sees them, instead of those read for a viewer."""
     deleted = message.deleted
     return {
         "id": message.id,
@@ -92,7 +95,7 @@ def message_payload(message: MessageFields) -> dict[str, Any]:
         "reply_count": message.reply_count,
         "last_reply_at": api_time(message.last_reply_at),
         "mentions": [] if deleted else message.mention_ids,
-        "reactions": [] if deleted else message.reactions,
+        "reactions": [] if deleted else message.reactions if reactions is None else reactions,
         "pinned": message.pinned_at is not None and not deleted,
         "attachments": [],
     }
@@ -114,13 +117,15 @@ def chat_payload(
     *,
     member_count: int,
     last_message: Message | None,
+    last_message_reactions: list[dict[str, Any]] | None = None,
     my_role: str | None = None,
     unread_count: int = 0,
     mention_count: int = 0,
     notify: str = "all",
 ) -> dict[str, Any]:
     """A chat as one member sees it. Without my_role, the per-member fields are left out: an
-    event that every member gets carries only what they share."""
+    event that every member gets carries only what they share. `last_message_reactions` as in
+    message_payload."""
     payload: dict[str, Any] = {
         "id": chat.pk,
         "title": chat.title,
@@ -138,7 +143,11 @@ def chat_payload(
         payload["unread_count"] = unread_count
         payload["mention_count"] = mention_count
         payload["notify"] = notify
-    payload["last_message"] = None if last_message is None else message_payload(last_message)
+    payload["last_message"] = (
+        None
+        if last_message is None
+        else message_payload(last_message, reactions=last_message_reactions)
+    )
     return payload
 
 

@@ -38,6 +38,11 @@ from chats.services.access import removes_messages_anywhere
 
 SEARCH_CONFIG = "simple"
 
+# Who put each emoji on a message: each emoji in the order it was first used, with its users.
+Emojis = list[tuple[str, list[int]]]
+# The same, by message id.
+Reactors = dict[int, Emojis]
+
 
 def _count(queryset: QuerySet[Membership] | QuerySet[Message] | QuerySet[Mention]) -> Coalesce:
     counted = queryset.order_by().values("chat").annotate(n=Count("pk")).values("n")
@@ -46,7 +51,7 @@ def _count(queryset: QuerySet[Membership] | QuerySet[Message] | QuerySet[Mention
 
 def _chats_for_member(user: User) -> QuerySet[Chat]:
     """Chats of the user, each annotated with my_role, my_notify, member_count, unread_count,
-    mention_count and last_message (a preview, shown without its reactions).
+    mention_count and last_messages (the last one, without its reactions: chat_previews_set).
 
     Unread counts other people's messages past the read marker, not tombstones; mention_count the
     messages among them that mention the user.
@@ -84,7 +89,16 @@ def _chats_for_member(user: User) -> QuerySet[Chat]:
 
 
 def chat_list_for_user(*, user: User) -> QuerySet[Chat]:
+    """Each chat's last message still needs its reactions (chat_previews_set), once paged."""
     return _chats_for_member(user)
+
+
+def chat_previews_set(chats: list[Chat], *, viewer: User) -> list[Chat]:
+    """Read the reactions of the chats' last messages for the viewer: one query, none if none
+    of them has reactions."""
+    last_messages = [message for chat in chats for message in chat.last_messages]  # type: ignore[attr-defined]
+    message_reactions_set(last_messages, viewer=viewer)
+    return chats
 
 
 def chat_ids_for_user(*, user: User) -> list[int]:
@@ -106,10 +120,12 @@ def user_version_get(*, user: User) -> int:
 
 
 class ChatSummary(NamedTuple):
-    """What a chat's payload shows beyond the chat's row, for an event about the chat."""
+    """What a chat's payload shows beyond the chat's row, for an event about the chat that each
+    member sees with their own `me` in the last message's reactions."""
 
     member_count: int
     last_message: Message | None
+    last_message_reactors: Emojis
 
 
 def chat_summary(*, chat: Chat) -> ChatSummary:
@@ -118,7 +134,12 @@ def chat_summary(*, chat: Chat) -> ChatSummary:
         .filter(chat=chat, seq=chat.last_seq)
         .first()
     )
-    return ChatSummary(Membership.objects.filter(chat=chat).count(), last_message)
+    reactors = (
+        message_reactors([last_message.pk]).get(last_message.pk, [])
+        if last_message is not None and last_message.reacted
+        else []
+    )
+    return ChatSummary(Membership.objects.filter(chat=chat).count(), last_message, reactors)
 
 
 def chat_access(*, user: User, chat_id: int) -> Chat:
@@ -135,6 +156,7 @@ def chat_get_for_member(*, user: User, chat_id: int) -> Chat:
     chat = _chats_for_member(user).filter(pk=chat_id).first()
     if chat is None:
         raise exceptions.NotFound("No such chat.")
+    chat_previews_set([chat], viewer=user)
     return chat
 
 
@@ -267,9 +289,9 @@ def _message_rows(
     return [MessageRow._make((*row[:-1], by_message.get(row[0], []))) for row in rows]
 
 
-def message_reactors(message_ids: list[int]) -> dict[int, list[tuple[str, list[int]]]]:
-    """Who put each emoji on each message: each emoji in the order it was first used, with its
-    users, for events whose payloads each recipient sees with their own `me`."""
+def message_reactors(message_ids: list[int]) -> Reactors:
+    """Who put each emoji on each message, for events whose payloads each recipient sees with
+    their own `me`."""
     by_message: dict[int, dict[str, list[int]]] = {}
     reactions = Reaction.objects.filter(message_id__in=message_ids).order_by("message_id", "pk")
     for message_id, emoji, user_id in reactions.values_list("message_id", "emoji", "user_id"):
@@ -485,7 +507,7 @@ def user_changes(*, user: User, since: int) -> UserChanges:
     )
     return UserChanges(
         user_version,
-        list(chats.order_by("id")),
+        chat_previews_set(list(chats.order_by("id")), viewer=user),
         list(removed.order_by("user_version").values_list("chat_id", flat=True)),
     )
 

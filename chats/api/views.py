@@ -154,7 +154,8 @@ class ChatViewSet(IdempotentWrites, CurrentUserMixin, viewsets.GenericViewSet):
 
     def list(self, request: Request) -> Response:
         page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(ChatSerializer(page, many=True).data)
+        chats = selectors.chat_previews_set(page or [], viewer=self.user)
+        return self.get_paginated_response(ChatSerializer(chats, many=True).data)
 
     def create(self, request: Request) -> Response:
         chat, created = chat_create(

@@ -17,7 +17,7 @@ import logging
 import threading
 import weakref
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from asgiref.sync import async_to_sync
@@ -32,7 +32,7 @@ from chats.realtime.protocol import CLOSE_REVOKED
 
 if TYPE_CHECKING:
     from chats.models import Chat, Membership, Message
-    from chats.selectors import ChatSummary
+    from chats.selectors import ChatSummary, Emojis, Reactors
 
 logger = logging.getLogger(__name__)
 
@@ -222,9 +222,24 @@ def _to_user(
 # they share one version.
 
 
-# Who put each emoji on a message, by message id: each emoji in the order it was first used, with
-# its users (chats.selectors.message_reactors).
-Reactors = dict[int, list[tuple[str, list[int]]]]
+def _reactions_seen_by(viewer_id: int | None, emojis: "Emojis") -> list[dict[str, Any]]:
+    return [
+        {"emoji": emoji, "count": len(users), "me": viewer_id in users} for emoji, users in emojis
+    ]
+
+
+def _to_chat_seen_by_reactors(
+    chat_id: int,
+    version: int,
+    reactors: "Reactors",
+    frames_for: "Callable[[int | None], list[tuple[str, dict[str, Any]]]]",
+) -> None:
+    """Frames whose payloads show reactions, which say `me` for their recipient: whoever
+    reacted to one of the messages gets frames of their own, everyone else the frames for
+    nobody (`me` false)."""
+    viewers = {user_id for emojis in reactors.values() for _, users in emojis for user_id in users}
+    personal = {viewer_id: frames_for(viewer_id) for viewer_id in viewers}
+    _to_chat(chat_id, *frames_for(None), version=version, personal=personal)
 
 
 def messages_changed(
@@ -233,32 +248,22 @@ def messages_changed(
     *,
     new: "Message | None" = None,
     updated: "Sequence[Message]" = (),
-    reactors: Reactors | None = None,
+    reactors: "Reactors | None" = None,
 ) -> None:
     """One commit's messages, the one posted and those changed (an edit, a tombstone, a thread's
     root whose count moved, the replies quoting a deleted message), as one event. A post also
-    moved its author's read marker at the same version: clients infer it.
-
-    A payload's reactions say `me` for its recipient, so whoever reacted to one of the changed
-    messages gets frames of their own; everyone else gets them with `me` false."""
+    moved its author's read marker at the same version: clients infer it."""
     reactors = reactors or {}
 
     def frames_for(viewer_id: int | None) -> list[tuple[str, dict[str, Any]]]:
         frames = [] if new is None else [("message.new", {"message": message_payload(new)})]
         for message in updated:
-            message.reactions = [
-                {"emoji": emoji, "count": len(users), "me": viewer_id in users}
-                for emoji, users in reactors.get(message.pk, [])
-            ]
-            frames.append(("message.updated", {"message": message_payload(message)}))
+            reactions = _reactions_seen_by(viewer_id, reactors.get(message.pk, []))
+            payload = message_payload(message, reactions=reactions)
+            frames.append(("message.updated", {"message": payload}))
         return frames
 
-    shared = frames_for(None)
-    viewers = {
-        user_id for entries in reactors.values() for _, users in entries for user_id in users
-    }
-    personal = {viewer_id: frames_for(viewer_id) for viewer_id in viewers}
-    _to_chat(chat_id, *shared, version=version, personal=personal)
+    _to_chat_seen_by_reactors(chat_id, version, reactors, frames_for)
 
 
 def reaction(
@@ -318,10 +323,19 @@ def chat_created(
 
 def chat_updated(chat: "Chat", summary: "ChatSummary") -> None:
     """The shared fields of the chat; my_role and unread_count differ per member: left out."""
-    payload = chat_payload(
-        chat, member_count=summary.member_count, last_message=summary.last_message
-    )
-    _to_chat(chat.pk, ("chat.updated", {"chat": payload}), version=chat.version)
+    last_message = summary.last_message
+
+    def frames_for(viewer_id: int | None) -> list[tuple[str, dict[str, Any]]]:
+        payload = chat_payload(
+            chat,
+            member_count=summary.member_count,
+            last_message=last_message,
+            last_message_reactions=_reactions_seen_by(viewer_id, summary.last_message_reactors),
+        )
+        return [("chat.updated", {"chat": payload})]
+
+    reactors = {} if last_message is None else {last_message.pk: summary.last_message_reactors}
+    _to_chat_seen_by_reactors(chat.pk, chat.version, reactors, frames_for)
 
 
 def chat_deleted(chat_id: int, user_versions: dict[int, int]) -> None:

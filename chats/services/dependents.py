@@ -2,7 +2,7 @@
 the root of its thread, and the members it mentions. Called inside the write's transaction, after
 it took the chat's version, which every message changed here carries too."""
 
-from django.db.models import Count, IntegerField, Max, OuterRef, Subquery
+from django.db.models import Count, IntegerField, Max, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 
 from chats import selectors
@@ -56,16 +56,14 @@ def message_shown(message: Message, version: int) -> list[Message]:
 
 
 def _dependents_changed(message: Message, version: int, *, quote: str) -> list[Message]:
-    quoting = Message.objects.filter(reply_to=message, deleted=False)
-    changed = list(quoting.values_list("pk", flat=True))
-    quoting.update(reply_to_text=quote, version=version)
+    quoting = Q(reply_to=message, deleted=False)
+    Message.objects.filter(quoting).update(reply_to_text=quote, version=version)
+    changed = quoting
     if message.thread_root_id is not None:
         thread_root_recount(message.thread_root_id, version)
-        changed.append(message.thread_root_id)
+        changed |= Q(pk=message.thread_root_id)
     return list(
-        Message.objects.select_related("user", "reply_to__user")
-        .filter(pk__in=changed)
-        .order_by("seq")
+        Message.objects.select_related("user", "reply_to__user").filter(changed).order_by("seq")
     )
 
 

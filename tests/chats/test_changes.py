@@ -302,9 +302,9 @@ def test_the_feed_costs_the_same_queries_for_1_or_200_changed_items(
     assert len(queries) == FEED_QUERIES
 
 
-# Authentication, the chat with the caller's fields and its last message, where the page ends,
-# then its messages, their reactions, members and departures.
-FEED_QUERIES = 8
+# Authentication, the chat with the caller's fields, its last message and that message's reactions,
+# where the page ends, then its messages, their reactions, members and departures.
+FEED_QUERIES = 9
 
 
 def test_pages_read_together_read_the_chat_once_and_end_at_its_version(

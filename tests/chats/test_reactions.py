@@ -20,6 +20,7 @@ from chats.services.members import member_remove
 from chats.services.messages import message_delete, message_send
 from chats.services.reactions import reaction_add
 from tests.chats.conftest import Event, MakeUser
+from tests.chats.test_query_counts import CHAT_LIST_QUERIES
 from tests.chats.test_seq_concurrency import THREADS, race
 from tests.conftest import Rates
 from tests.factories import chat_factory, messages_factory
@@ -347,6 +348,28 @@ def test_wherever_a_member_meets_the_message_it_shows_their_own_reactions(
     assert reactions(bob, message) == expected
 
 
+def test_a_chat_s_last_message_shows_each_member_their_own_reactions(
+    api_for: Api, team: Chat, user: User, other_user: User, bobs_message: Message
+) -> None:
+    """In the chat list, the chat's detail, a settings answer and both change feeds."""
+    api_for(user).put(url(bobs_message, "👍"))
+
+    for who, me in ((user, True), (other_user, False)):
+        api = api_for(who)
+        (listed,) = api.get("/api/chats/").json()["results"]
+        chat_url = f"/api/chats/{team.pk}/"
+        shown = [
+            listed,
+            api.get(chat_url).json()["chat"],
+            api.patch(f"{chat_url}settings/", {"notify": "all"}, format="json").json(),
+            api.get(f"{chat_url}changes/", {"since": 0}).json()["chat"],
+            api.get("/api/users/me/changes/", {"since": 0}).json()["chats"][0],
+        ]
+        for chat in shown:
+            assert chat["last_message"]["id"] == bobs_message.pk
+            assert chat["last_message"]["reactions"] == [{"emoji": "👍", "count": 1, "me": me}]
+
+
 # --- Who may react, and to what -------------------------------------------------------------------
 
 
@@ -624,3 +647,28 @@ def test_a_history_page_with_reactions_costs_the_same_for_1_or_50_messages(
         tuple((r["emoji"], r["count"], r["me"]) for r in message["reactions"])
         for message in results
     } == {(("👍", 2, True), ("🎉", 2, False), ("❤️", 1, False))}
+
+
+@pytest.mark.parametrize("rows", [1, 30])
+def test_a_chat_list_whose_last_messages_have_reactions_costs_one_query_more(
+    api: APIClient,
+    user: User,
+    make_user: MakeUser,
+    rows: int,
+    django_assert_max_num_queries: DjangoAssertNumQueries,
+) -> None:
+    for _ in range(rows):
+        author = make_user()
+        message, _ = message_send(chat=chat_factory(user, [author]), user=author, text="hi")
+        reaction_add(message=message, user=user, emoji="👍")
+        reaction_add(message=message, user=author, emoji="🎉")
+
+    with django_assert_max_num_queries(CHAT_LIST_QUERIES + 1):
+        response = api.get("/api/chats/", {"limit": 100})
+
+    chats = response.json()["results"]
+    assert len(chats) == rows
+    assert {
+        tuple((r["emoji"], r["count"], r["me"]) for r in chat["last_message"]["reactions"])
+        for chat in chats
+    } == {(("👍", 1, True), ("🎉", 1, False))}

@@ -145,6 +145,27 @@ async def test_an_edited_message_shows_each_socket_its_own_reactions(
         assert await socket.silent()
 
 
+async def test_a_renamed_chat_shows_each_socket_its_own_reactions_on_the_last_message(
+    connect, user, other_user, api_for
+):
+    chat = await sync(chat_factory)(user, [other_user], title="Team")
+    message, _ = await sync(message_send)(chat=chat, user=other_user, text="lunch?")
+    await sync(reaction_add)(message=message, user=user, emoji="👍")
+    alice, bob = await connect(user), await connect(other_user)
+
+    await rest(
+        api_for, user, "patch", f"/api/chats/{chat.pk}/", {"title": "Lunch"}, format="json"
+    )
+
+    shown = [(await socket.next_of("chat.updated"))["chat"] for socket in (alice, bob)]
+    assert [(c["title"], c["last_message"]["reactions"]) for c in shown] == [
+        ("Lunch", [{"emoji": "👍", "count": 1, "me": True}]),
+        ("Lunch", [{"emoji": "👍", "count": 1, "me": False}]),
+    ]
+    for socket in (alice, bob):
+        assert await socket.silent()
+
+
 async def test_a_removal_hides_reactions_and_pin_and_a_restore_shows_each_their_own(
     connect, user, other_user, api_for
 ):
