@@ -153,9 +153,7 @@ async def test_a_renamed_chat_shows_each_socket_its_own_reactions_on_the_last_me
     await sync(reaction_add)(message=message, user=user, emoji="👍")
     alice, bob = await connect(user), await connect(other_user)
 
-    await rest(
-        api_for, user, "patch", f"/api/chats/{chat.pk}/", {"title": "Lunch"}, format="json"
-    )
+    await rest(api_for, user, "patch", f"/api/chats/{chat.pk}/", {"title": "Lunch"}, format="json")
 
     shown = [(await socket.next_of("chat.updated"))["chat"] for socket in (alice, bob)]
     assert [(c["title"], c["last_message"]["reactions"]) for c in shown] == [
