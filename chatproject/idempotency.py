@@ -50,8 +50,8 @@ def request_fingerprint(request: Request) -> str:
     matter), a form by its fields, an upload by its files' bytes."""
     digest = hashlib.sha256(f"{request.method} {request.get_full_path()}\n".encode())
     data: Any = request.data
-    if hasattr(data, "lists"):  # a form or multipart body
-        data = sorted(data.lists())
+    if hasattr(data, "lists"):  # a form or multipart body; its files are hashed below
+        data = sorted((name, values) for name, values in data.lists() if name not in request.FILES)
     digest.update(json.dumps(data, cls=JSONEncoder, sort_keys=True).encode())
     for name, upload in sorted(request.FILES.items()):
         digest.update(name.encode())

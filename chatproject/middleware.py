@@ -3,9 +3,12 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from chatproject.paths import body_max_bytes
+
 
 class BodySizeLimitMiddleware:
-    """Refuse a body over REQUEST_BODY_MAX_BYTES with 413 before anything reads it."""
+    """Refuse a body over the path's limit (chatproject.paths.body_max_bytes) with 413 before
+    anything reads it."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -15,10 +18,10 @@ class BodySizeLimitMiddleware:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             return JsonResponse({"detail": "Invalid Content-Length header."}, status=400)
-        if length > settings.REQUEST_BODY_MAX_BYTES:
+        limit = body_max_bytes(request.path_info)
+        if length > limit:
             return JsonResponse(
-                {"detail": f"Request body is larger than {settings.REQUEST_BODY_MAX_BYTES} bytes."},
-                status=413,
+                {"detail": f"Request body is larger than {limit} bytes."}, status=413
             )
         return self.get_response(request)
 

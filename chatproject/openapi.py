@@ -18,6 +18,7 @@ _DESCRIPTIONS = {
     404: "No such object, or the caller is not a member.",
     413: "Request body too large.",
     429: "Throttled; see the `Retry-After` header.",
+    503: "A service it needs (the file store) is unavailable; try again.",
 }
 
 

@@ -8,6 +8,7 @@ CELERY_BROKER_URL (or AMQP_URI) to run on PostgreSQL, Redis and RabbitMQ.
 import os
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -224,7 +225,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": ["chatproject.parsers.JSONParser"],
-    "DEFAULT_RENDERER_CLASSES": ["chatproject.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["chats.api.renderers.SignedURLsJSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "chatproject.openapi.ChatAutoSchema",
     "EXCEPTION_HANDLER": "chatproject.exceptions.api_exception_handler",
     "DEFAULT_THROTTLE_RATES": {
@@ -241,6 +242,8 @@ REST_FRAMEWORK = {
         "reaction": os.environ.get("THROTTLE_REACTION", "120/min"),
         "pin": os.environ.get("THROTTLE_PIN", "30/min"),
         "chat_settings": os.environ.get("THROTTLE_CHAT_SETTINGS", "30/min"),
+        "upload": os.environ.get("THROTTLE_UPLOAD", "60/hour"),
+        "download": os.environ.get("THROTTLE_DOWNLOAD", "600/min"),
         "password_change": os.environ.get("THROTTLE_PASSWORD_CHANGE", "5/hour"),
     },
     "NUM_PROXIES": int(os.environ["NUM_PROXIES"]) if os.environ.get("NUM_PROXIES") else 0,
@@ -298,6 +301,48 @@ PRESENCE_STALE_SECONDS = int(os.environ.get("PRESENCE_STALE_SECONDS", "90"))
 REQUEST_BODY_MAX_BYTES = 256 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_BODY_MAX_BYTES
 
+# --- Attachments ---------------------------------------------------------------------------------
+# Per file, and per user in total (uploads and posted files that are not erased).
+ATTACHMENT_MAX_BYTES = int(os.environ.get("ATTACHMENT_MAX_BYTES", str(25 * 1024 * 1024)))
+ATTACHMENT_QUOTA_BYTES = int(os.environ.get("ATTACHMENT_QUOTA_BYTES", str(1024 * 1024 * 1024)))
+# An upload's body: the file and the multipart framing around it.
+ATTACHMENT_BODY_MAX_BYTES = ATTACHMENT_MAX_BYTES + 64 * 1024
+# Images larger than this many pixels are refused before they are decoded (decompression bombs).
+ATTACHMENT_IMAGE_MAX_PIXELS = int(os.environ.get("ATTACHMENT_IMAGE_MAX_PIXELS", "40000000"))
+# How long a download URL holds: at most an hour.
+ATTACHMENT_URL_MAX_AGE = min(int(os.environ.get("ATTACHMENT_URL_MAX_AGE", "3600")), 3600)
+# Behind nginx: the internal location that serves the attachments' directory, e.g.
+# "/protected-attachments/". The app checks access, then hands the bytes to the proxy.
+ATTACHMENT_ACCEL_REDIRECT = os.environ.get("ATTACHMENT_ACCEL_REDIRECT", "")
+# Uploads stream to a temporary file as they arrive, never whole into memory.
+FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.TemporaryFileUploadHandler"]
+# "filesystem" (under var/attachments) or "s3" (any S3-compatible store, with AWS_* below).
+ATTACHMENT_STORAGE = os.environ.get("ATTACHMENT_STORAGE", "filesystem")
+ATTACHMENT_ROOT = Path(os.environ.get("ATTACHMENT_ROOT", str(VAR_DIR / "attachments")))
+if ATTACHMENT_STORAGE == "filesystem":
+    _attachment_storage: dict[str, Any] = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": ATTACHMENT_ROOT, "base_url": None},
+    }
+elif ATTACHMENT_STORAGE == "s3":
+    _attachment_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": os.environ.get("AWS_STORAGE_BUCKET_NAME", ""),
+            "endpoint_url": os.environ.get("AWS_S3_ENDPOINT_URL") or None,
+            "region_name": os.environ.get("AWS_S3_REGION_NAME") or None,
+            "access_key": os.environ.get("AWS_ACCESS_KEY_ID") or None,
+            "secret_key": os.environ.get("AWS_SECRET_ACCESS_KEY") or None,
+            "default_acl": None,
+            "querystring_auth": True,
+            "file_overwrite": False,
+            # A download is fetched to a temporary file that spills to disk past this.
+            "max_memory_size": 1024 * 1024,
+        },
+    }
+else:
+    raise ImproperlyConfigured("ATTACHMENT_STORAGE must be filesystem or s3.")
+
 # --- I18n, time, static --------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = os.environ.get("TZ", "UTC")
@@ -309,6 +354,7 @@ STATIC_ROOT = VAR_DIR / "static"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    "attachments": _attachment_storage,
 }
 WHITENOISE_USE_FINDERS = DEBUG
 

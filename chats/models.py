@@ -15,6 +15,8 @@ QUOTE_MAX = 200  # what a quoted reply copies of the message it answers
 EMOJI_MAX = 32  # code points: the longest emoji sequences (family ZWJ, tag flags) take 10
 REACTIONS_DISTINCT_MAX = 20  # distinct emoji on one message
 PINS_MAX = 100  # pinned messages per chat
+ATTACHMENTS_PER_MESSAGE_MAX = 10
+ATTACHMENT_NAME_MAX = 200
 
 
 class ChatType(models.TextChoices):
@@ -171,6 +173,8 @@ class Message(models.Model):
     # Whether any reaction stands on it: a page of messages reads reactions only for those that
     # have some, and most have none.
     reacted = models.BooleanField(default=False, db_default=False)
+    # How many files it carries, likewise: a page reads attachments only for those that have some.
+    attachment_count = models.SmallIntegerField(default=0, db_default=0)
     # Set while pinned: the pins list's order. A removal hides the pin; an author's delete drops it.
     pinned_at = models.DateTimeField(null=True, blank=True)
 
@@ -224,6 +228,8 @@ class Message(models.Model):
     # Its reactions as a payload shows them to one member (chats.selectors.reactions_for), set
     # by whoever read them; a message just posted has none.
     reactions: "list[dict[str, Any]]" = []  # noqa: RUF012  # replaced, never changed in place
+    # Its files, likewise (chats.selectors.message_extras_set).
+    attachments: "list[Attachment]" = []  # noqa: RUF012
 
     @property
     def author_name(self) -> str | None:
@@ -264,6 +270,40 @@ class Reaction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.emoji} by {self.user_id} on {self.message_id}"
+
+
+class Attachment(models.Model):
+    """A file a member uploaded into a chat: first on its own, then posted with one of their
+    messages. The bytes live in the "attachments" storage under `key` (and an image's thumbnail
+    under `thumbnail_key`); an author's delete erases them, and an upload never posted is swept
+    after a day (chats.services.attachments)."""
+
+    chat = models.ForeignKey(Chat, on_delete=models.CASCADE, related_name="+", db_index=False)
+    uploader = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    message = models.ForeignKey(
+        Message, null=True, blank=True, on_delete=models.CASCADE, related_name="files"
+    )
+    name = models.CharField(max_length=ATTACHMENT_NAME_MAX)
+    content_type = models.CharField(max_length=100)  # sniffed from the bytes
+    size = models.BigIntegerField()
+    width = models.IntegerField(null=True, blank=True)
+    height = models.IntegerField(null=True, blank=True)
+    key = models.CharField(max_length=200)
+    thumbnail_key = models.CharField(max_length=200, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes: ClassVar = [
+            # The sweep of uploads never posted.
+            models.Index(
+                fields=["created"], condition=Q(message__isnull=True), name="attachment_unposted"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class Mention(models.Model):

@@ -9,7 +9,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from accounts.payloads import api_time, user_payload
-from chats.models import Chat, Membership, Message
+from chats import downloads
+from chats.models import Attachment, Chat, Membership, Message
 
 if TYPE_CHECKING:
     from chats.selectors import ChatChanges, UserChanges
@@ -64,6 +65,8 @@ class MessageFields(Protocol):
     def pinned_at(self) -> datetime | None: ...
     @property
     def reactions(self) -> list[dict[str, Any]]: ...
+    @property
+    def attachments(self) -> list[Attachment]: ...
 
 
 def message_payload(
@@ -71,9 +74,9 @@ def message_payload(
 ) -> dict[str, Any]:
     """Built directly, not through DRF's fields: every history page, sync batch and event
     serializes messages, and DRF's per-field machinery was a third of a history request's CPU in
-    the profile (bench/README.md). A tombstone shows no mentions, reactions or pin: a removal
-    hides them, and a restore brings them back. `reactions`, where given, are the message's as
-    one recipient of an event sees them, instead of those read for a viewer."""
+    the profile (bench/README.md). A tombstone shows no mentions, reactions, pin or files: a
+    removal hides them, and a restore brings them back. `reactions`, where given, are the
+    message's as one recipient of an event sees them, instead of those read for a viewer."""
     deleted = message.deleted
     return {
         "id": message.id,
@@ -97,7 +100,24 @@ def message_payload(
         "mentions": [] if deleted else message.mention_ids,
         "reactions": [] if deleted else message.reactions if reactions is None else reactions,
         "pinned": message.pinned_at is not None and not deleted,
-        "attachments": [],
+        "attachments": [] if deleted else [attachment_payload(a) for a in message.attachments],
+    }
+
+
+def attachment_payload(attachment: Attachment) -> dict[str, Any]:
+    """Its URLs unsigned: the answer or frame is signed for its recipient on the way out
+    (chats/downloads.py)."""
+    return {
+        "id": attachment.pk,
+        "name": attachment.name,
+        "content_type": attachment.content_type,
+        "size": attachment.size,
+        "width": attachment.width,
+        "height": attachment.height,
+        "url": downloads.url(attachment.pk),
+        "thumbnail_url": downloads.url(attachment.pk, thumbnail=True)
+        if attachment.thumbnail_key
+        else None,
     }
 
 

@@ -5,7 +5,7 @@ import re
 from collections import deque
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db import connection
@@ -26,6 +26,7 @@ from rest_framework import exceptions
 
 from accounts.models import User
 from chats.models import (
+    Attachment,
     Chat,
     Departure,
     Membership,
@@ -51,7 +52,7 @@ def _count(queryset: QuerySet[Membership] | QuerySet[Message] | QuerySet[Mention
 
 def _chats_for_member(user: User) -> QuerySet[Chat]:
     """Chats of the user, each annotated with my_role, my_notify, member_count, unread_count,
-    mention_count and last_messages (the last one, without its reactions: chat_previews_set).
+    mention_count and last_messages (the last one, without reactions or files: chat_previews_set).
 
     Unread counts other people's messages past the read marker, not tombstones; mention_count the
     messages among them that mention the user.
@@ -89,15 +90,15 @@ def _chats_for_member(user: User) -> QuerySet[Chat]:
 
 
 def chat_list_for_user(*, user: User) -> QuerySet[Chat]:
-    """Each chat's last message still needs its reactions (chat_previews_set), once paged."""
+    """Each chat's last message still needs its reactions and files (chat_previews_set), once
+    paged."""
     return _chats_for_member(user)
 
 
 def chat_previews_set(chats: list[Chat], *, viewer: User) -> list[Chat]:
-    """Read the reactions of the chats' last messages for the viewer: one query, none if none
-    of them has reactions."""
+    """Read the reactions and files of the chats' last messages (message_extras_set)."""
     last_messages = [message for chat in chats for message in chat.last_messages]  # type: ignore[attr-defined]
-    message_reactions_set(last_messages, viewer=viewer)
+    message_extras_set(last_messages, viewer=viewer)
     return chats
 
 
@@ -134,11 +135,11 @@ def chat_summary(*, chat: Chat) -> ChatSummary:
         .filter(chat=chat, seq=chat.last_seq)
         .first()
     )
-    reactors = (
-        message_reactors([last_message.pk]).get(last_message.pk, [])
-        if last_message is not None and last_message.reacted
-        else []
-    )
+    reactors: Emojis = []
+    if last_message is not None:
+        message_files_set([last_message])
+        if last_message.reacted:
+            reactors = message_reactors([last_message.pk]).get(last_message.pk, [])
     return ChatSummary(Membership.objects.filter(chat=chat).count(), last_message, reactors)
 
 
@@ -242,6 +243,7 @@ class MessageRow(NamedTuple):
     mention_ids: list[int]
     pinned_at: datetime | None
     reactions: list[dict[str, Any]]  # read apart, for one viewer (reactions_for)
+    attachments: list[Attachment]  # read apart (attachments_for)
 
 
 _JOINED_COLUMNS = {
@@ -250,7 +252,7 @@ _JOINED_COLUMNS = {
     "reply_to_user_id": "reply_to__user_id",
     "reply_to_author_name": "reply_to__user__name",
 }
-_MESSAGE_ROW_COLUMNS = [_JOINED_COLUMNS.get(field, field) for field in MessageRow._fields[:-1]]
+_MESSAGE_ROW_COLUMNS = [_JOINED_COLUMNS.get(field, field) for field in MessageRow._fields[:-2]]
 
 
 def reactions_for(
@@ -273,20 +275,44 @@ def reactions_for(
     return by_message
 
 
+def attachments_for(message_ids: list[int]) -> dict[int, list[Attachment]]:
+    """Each message's files, in the order they were uploaded. One query."""
+    by_message: dict[int, list[Attachment]] = {}
+    for attachment in Attachment.objects.filter(message_id__in=message_ids).order_by("pk"):
+        by_message.setdefault(cast(int, attachment.message_id), []).append(attachment)
+    return by_message
+
+
+def attachment_for_download(*, attachment_id: int, user_id: int) -> Attachment | None:
+    """The file, if the user is a member of its chat and may see it: posted with a message that
+    is not deleted or removed, or their own upload not posted yet. One query."""
+    visible = Q(message__deleted=False) | Q(message__isnull=True, uploader_id=user_id)
+    return (
+        Attachment.objects.filter(visible, pk=attachment_id)
+        .filter(chat__memberships__user_id=user_id)
+        .first()
+    )
+
+
 def _message_rows(
     messages: QuerySet[Message], *, viewer: User, reactions: QuerySet[Reaction] | None = None
 ) -> list[MessageRow]:
-    """The messages as rows, with their reactions for the viewer: one query, and one more if
-    any of them has reactions. `reactions` narrows the reactions read to those of the messages,
-    where an id list would be long."""
-    rows = list(messages.values_list(*_MESSAGE_ROW_COLUMNS, "reacted"))
-    reacted = [row[0] for row in rows if row[-1]]
+    """The messages as rows, with their reactions for the viewer and their files: one query,
+    and one more for each of those that any of them has. `reactions` narrows the reactions read
+    to those of the messages, where an id list would be long."""
+    rows = list(messages.values_list(*_MESSAGE_ROW_COLUMNS, "reacted", "attachment_count"))
+    reacted = [row[0] for row in rows if row[-2]]
     by_message: dict[int, list[dict[str, Any]]] = {}
     if reacted:
         if reactions is None:
             reactions = Reaction.objects.filter(message_id__in=reacted)
         by_message = reactions_for(reactions, viewer=viewer)
-    return [MessageRow._make((*row[:-1], by_message.get(row[0], []))) for row in rows]
+    attached = [row[0] for row in rows if row[-1]]
+    files = attachments_for(attached) if attached else {}
+    return [
+        MessageRow._make((*row[:-2], by_message.get(row[0], []), files.get(row[0], [])))
+        for row in rows
+    ]
 
 
 def message_reactors(message_ids: list[int]) -> Reactors:
@@ -299,9 +325,9 @@ def message_reactors(message_ids: list[int]) -> Reactors:
     return {message_id: list(emojis.items()) for message_id, emojis in by_message.items()}
 
 
-def message_reactions_set(messages: list[Message], *, viewer: User) -> list[Message]:
-    """Read the messages' reactions for the viewer into their `reactions`: one query, none if
-    none of them has reactions."""
+def message_extras_set(messages: list[Message], *, viewer: User) -> list[Message]:
+    """Read the messages' reactions for the viewer into their `reactions`, and their files into
+    their `attachments`: one query for each, none where none of them has any."""
     reacted = [message.pk for message in messages if message.reacted]
     by_message = (
         reactions_for(Reaction.objects.filter(message_id__in=reacted), viewer=viewer)
@@ -310,6 +336,15 @@ def message_reactions_set(messages: list[Message], *, viewer: User) -> list[Mess
     )
     for message in messages:
         message.reactions = by_message.get(message.pk, [])
+    return message_files_set(messages)
+
+
+def message_files_set(messages: list[Message]) -> list[Message]:
+    """Read the messages' files into their `attachments`: one query, none if none has any."""
+    attached = [message.pk for message in messages if message.attachment_count]
+    files = attachments_for(attached) if attached else {}
+    for message in messages:
+        message.attachments = files.get(message.pk, [])
     return messages
 
 

@@ -7,6 +7,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from accounts import services as account_services
+from chats.services import attachments as attachment_services
 from chats.services import presence
 from chats.services.scheduling import (
     scheduled_deliver,
@@ -60,3 +61,8 @@ def idempotency_records_purge() -> int:
 def tokens_flush_expired() -> None:
     """SimpleJWT's flushexpiredtokens: drop outstanding and blacklisted tokens past their expiry."""
     call_command("flushexpiredtokens")
+
+
+@shared_task
+def attachments_sweep() -> int:
+    return attachment_services.attachments_sweep()

@@ -22,8 +22,9 @@ from autobahn.websocket.protocol import PreparedMessage
 from daphne import http_protocol
 from daphne.http_protocol import WebRequest
 from daphne.ws_protocol import WebSocketFactory, WebSocketProtocol
-from django.conf import settings
 from twisted.web import http
+
+from chatproject.paths import body_max_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -164,7 +165,8 @@ class SharedFrames:
 
 
 class BoundedWebRequest(WebRequest):
-    """Refuses a body over REQUEST_BODY_MAX_BYTES with 413 before daphne reads it (security
+    """Refuses a body over its path's limit (chatproject.paths.body_max_bytes: an upload's is
+    larger) with 413 before daphne reads it (security
     review finding 7: a 96 MiB POST got its 413 only after daphne had queued all of it for the
     application, and the process grew by about 100 MB). A Content-Length over the limit is
     answered at once; a chunked body is cut where it passes the limit. Either way the connection
@@ -174,7 +176,10 @@ class BoundedWebRequest(WebRequest):
 
     def gotLength(self, length: int | None) -> None:  # noqa: N802 - Twisted's names
         self.body_received = 0
-        if length is not None and length > settings.REQUEST_BODY_MAX_BYTES:
+        # The request line is parsed by now; the channel holds its path.
+        path = self.channel._path.decode("latin-1").split("?", 1)[0]
+        self.body_max_bytes = body_max_bytes(path)
+        if length is not None and length > self.body_max_bytes:
             self.content = io.BytesIO()
             self.refuse_body()
             return
@@ -184,7 +189,7 @@ class BoundedWebRequest(WebRequest):
         if self.body_refused:
             return
         self.body_received += len(data)
-        if self.body_received > settings.REQUEST_BODY_MAX_BYTES:
+        if self.body_received > self.body_max_bytes:
             self.refuse_body()
             return
         super().handleContentChunk(data)
@@ -202,7 +207,7 @@ class BoundedWebRequest(WebRequest):
 
     def refuse_body(self) -> None:
         self.body_refused = True
-        detail = f"Request body is larger than {settings.REQUEST_BODY_MAX_BYTES} bytes."
+        detail = f"Request body is larger than {self.body_max_bytes} bytes."
         body = json.dumps({"detail": detail}).encode()
         head = (
             "HTTP/1.1 413 Request Entity Too Large\r\n"

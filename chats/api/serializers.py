@@ -7,6 +7,7 @@ from rest_framework import serializers
 from accounts.api.serializers import UserBriefSerializer, UserSerializer
 from chatproject.serializers import StrictSerializer
 from chats.models import (
+    ATTACHMENTS_PER_MESSAGE_MAX,
     CLIENT_ID_MAX,
     DESCRIPTION_MAX,
     MEMBER_IDS_MAX,
@@ -24,6 +25,7 @@ from chats.models import (
     ScheduledMessage,
 )
 from chats.payloads import (
+    attachment_payload,
     changes_payload,
     member_payload,
     message_payload,
@@ -59,6 +61,33 @@ class TextField(serializers.CharField):
 
 
 # --- Output ------------------------------------------------------------------------------------
+
+
+class AttachmentSerializer(serializers.Serializer):
+    """A file, for the schema: answers are built by chats.payloads.attachment_payload."""
+
+    id = serializers.IntegerField()
+    name = serializers.CharField(help_text="The uploader's file name, without any directory.")
+    content_type = serializers.CharField(help_text="Sniffed from the file's bytes.")
+    size = serializers.IntegerField(help_text="Bytes, as stored.")
+    width = serializers.IntegerField(allow_null=True, help_text="An image's, else null.")
+    height = serializers.IntegerField(allow_null=True)
+    url = serializers.CharField(
+        help_text="Signed for you, good for at most an hour: fetch the message again for a "
+        "fresh one. Images are served inline; anything else only as a download."
+    )
+    thumbnail_url = serializers.CharField(
+        allow_null=True, help_text="An image's thumbnail (WebP, at most 320x320), else null."
+    )
+
+    def to_representation(self, attachment: Any) -> dict[str, Any]:
+        return attachment_payload(attachment)
+
+
+class AttachmentUploadSerializer(StrictSerializer):
+    file = serializers.FileField(
+        help_text="At most ATTACHMENT_MAX_BYTES (25 MiB by default), within your quota."
+    )
 
 
 class QuoteSerializer(serializers.Serializer):
@@ -103,8 +132,8 @@ class MessageSerializer(serializers.ModelSerializer):
         help_text="Each emoji once, in the order of its earliest reaction still standing.",
     )
     pinned = serializers.BooleanField(read_only=True)
-    attachments = serializers.ListField(
-        child=serializers.DictField(), read_only=True, help_text="Files posted with the message."
+    attachments = AttachmentSerializer(
+        many=True, read_only=True, help_text="Files posted with the message; none once deleted."
     )
 
     class Meta:
@@ -266,7 +295,13 @@ class MemberRoleSerializer(StrictSerializer):
 
 
 class MessageCreateSerializer(StrictSerializer):
-    text = TextField(max_length=TEXT_MAX)
+    text = TextField(
+        max_length=TEXT_MAX,
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text="Required unless attachment_ids are given.",
+    )
     client_id = TextField(
         max_length=CLIENT_ID_MAX,
         required=False,
@@ -285,6 +320,20 @@ class MessageCreateSerializer(StrictSerializer):
         allow_null=True,
         help_text="A top-level message of the chat: the reply goes into its thread.",
     )
+    attachment_ids = serializers.ListField(
+        child=SeqField(min_value=1),
+        max_length=ATTACHMENTS_PER_MESSAGE_MAX,
+        required=False,
+        default=list,
+        help_text="Your uploads into this chat not posted yet, to post with the message.",
+    )
+
+    def validate(self, data: dict[str, Any]) -> dict[str, Any]:
+        if not data.get("text") and not data.get("attachment_ids"):
+            raise serializers.ValidationError({"text": ["A message needs text or attachments."]})
+        if len(set(data.get("attachment_ids", []))) != len(data.get("attachment_ids", [])):
+            raise serializers.ValidationError({"attachment_ids": ["An attachment twice."]})
+        return data
 
 
 class MessageEditSerializer(StrictSerializer):

@@ -1,6 +1,7 @@
 from django.urls import path, re_path
 
 from chatproject.paths import id_group
+from chats.api.attachments import AttachmentDownloadViewSet, AttachmentUploadViewSet
 from chats.api.views import (
     ChatViewSet,
     MemberViewSet,
@@ -16,6 +17,21 @@ from chats.moderation.views import MessageReportViewSet
 CHAT = id_group("chat_id")
 
 urlpatterns = [
+    re_path(
+        rf"^chats/{CHAT}/attachments/$",
+        AttachmentUploadViewSet.as_view({"post": "create"}),
+        name="attachment-upload",
+    ),
+    re_path(
+        rf"^attachments/{id_group('attachment_id')}/$",
+        AttachmentDownloadViewSet.as_view({"get": "retrieve"}),
+        name="attachment-download",
+    ),
+    re_path(
+        rf"^attachments/{id_group('attachment_id')}/thumbnail/$",
+        AttachmentDownloadViewSet.as_view({"get": "thumbnail"}),
+        name="attachment-thumbnail",
+    ),
     path("chats/", ChatViewSet.as_view({"get": "list", "post": "create"}), name="chat-list"),
     re_path(
         rf"^chats/{id_group('pk')}/$",

@@ -365,7 +365,7 @@ class MessageViewSet(IdempotentWrites, ChatScopedMixin, viewsets.GenericViewSet)
     def _message_response(
         self, message: Message, status_code: int = status.HTTP_200_OK
     ) -> Response:
-        selectors.message_reactions_set([message], viewer=self.user)
+        selectors.message_extras_set([message], viewer=self.user)
         return Response(MessageSerializer(message).data, status=status_code)
 
     def create(self, request: Request, chat_id: str) -> Response:
@@ -469,7 +469,7 @@ class PinViewSet(IdempotentWrites, ChatScopedMixin, viewsets.GenericViewSet):
     )
     def list(self, request: Request, chat_id: str) -> Response:
         page = self.paginate_queryset(self.get_queryset())
-        messages = selectors.message_reactions_set(list(page or []), viewer=self.user)
+        messages = selectors.message_extras_set(list(page or []), viewer=self.user)
         return self.get_paginated_response(MessageSerializer(messages, many=True).data)
 
     def _message(self) -> Message:
@@ -518,7 +518,7 @@ class MessageSearchViewSet(CurrentUserMixin, viewsets.GenericViewSet):
 
     def list(self, request: Request) -> Response:
         page = self.paginate_queryset(self.get_queryset())
-        messages = selectors.message_reactions_set(list(page or []), viewer=self.user)
+        messages = selectors.message_extras_set(list(page or []), viewer=self.user)
         return self.get_paginated_response(MessageSerializer(messages, many=True).data)
 
 

@@ -26,7 +26,7 @@ from accounts.services import browser_session_for
 from chatproject import metrics, throttles
 from chatproject.exceptions import ServiceUnavailable
 from chatproject.overrides.channels import DirectDispatch, Handler
-from chats import selectors
+from chats import downloads, selectors
 from chats.payloads import changes_payload, message_payload, user_changes_payload
 from chats.realtime import events
 from chats.realtime.fanout import process_fanout
@@ -333,9 +333,10 @@ class ChatConsumer(DirectDispatch, AsyncWebsocketConsumer):
             client_id=frame.get("client_id"),
             reply_to_id=frame.get("reply_to_id"),
             thread_root_id=frame.get("thread_root_id"),
+            attachment_ids=frame.get("attachment_ids"),
         )
         if not created:  # the original, which may have reactions by now
-            selectors.message_reactions_set([message], viewer=self.member)
+            selectors.message_extras_set([message], viewer=self.member)
         return message_payload(message)
 
     async def on_sync(self, frame: dict[str, Any]) -> None:
@@ -432,14 +433,25 @@ class ChatConsumer(DirectDispatch, AsyncWebsocketConsumer):
 
     async def send_shared(self, frame: str) -> None:
         """A frame that other sockets get too (an event's): under daphne it is built once for all
-        of them and written straight to the socket (chatproject/overrides/daphne.py)."""
+        of them and written straight to the socket (chatproject/overrides/daphne.py), unless it
+        carries attachment URLs, which are signed for each socket's user."""
         send_shared = self.scope.get("send_shared")
-        if send_shared is None:
+        if send_shared is None or downloads.has_unsigned(frame):
             await self.send(text_data=frame)
         else:
             send_shared(frame)
 
     # --- Sending -------------------------------------------------------------------------------
+
+    async def send(
+        self, text_data: str | None = None, bytes_data: bytes | None = None, close: bool = False
+    ) -> None:
+        """Every frame of this socket's goes out here: attachment URLs signed for its user."""
+        if text_data is not None and self.user is not None:
+            text_data = downloads.signed_for(
+                text_data, downloads.Viewer(self.user.pk, self.session_id)
+            )
+        await super().send(text_data=text_data, bytes_data=bytes_data, close=close)
 
     async def send_frame(self, frame_type: str, **fields: Any) -> None:
         await self.send(text_data=events.encode_frame(frame_type, **fields))

@@ -7,7 +7,7 @@ from django.db.models import QuerySet
 from rest_framework import exceptions
 
 from accounts.models import Block, User
-from chats.models import Chat, Membership
+from chats.models import MANAGER_ROLES, Chat, ChatType, Membership
 
 
 def membership_get(*, chat: Chat, user: User) -> Membership:
@@ -43,3 +43,13 @@ def removes_messages_anywhere(user: User) -> bool:
     """A moderator: staff with the remove_message permission, who removes messages in chats they
     are not in. Staff first, so that everyone else costs no permission lookup."""
     return user.is_staff and user.has_perm("chats.remove_message")
+
+
+def may_post(chat: Chat, user: User) -> Membership:
+    membership = membership_get(chat=chat, user=user)
+    if chat.chat_type == ChatType.CHANNEL:
+        require_role(membership, MANAGER_ROLES, "post in this channel")
+    if chat.chat_type == ChatType.DIRECT:
+        other = Membership.objects.filter(chat=chat).exclude(user=user).values("user_id")
+        require_not_blocked(user, other)
+    return membership

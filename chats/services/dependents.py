@@ -6,7 +6,7 @@ from django.db.models import Count, IntegerField, Max, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 
 from chats import selectors
-from chats.models import QUOTE_MAX, Mention, Message, Reaction
+from chats.models import QUOTE_MAX, Attachment, Mention, Message, Reaction
 from chats.realtime import events
 
 
@@ -32,13 +32,14 @@ def thread_root_recount(root_id: int, version: int) -> None:
 
 
 def message_hidden(message: Message, version: int, *, erase: bool) -> list[Message]:
-    """A message deleted by its author (`erase`: its reactions and pin go for good) or removed
-    by a moderator (they stay, hidden, for a restore). It mentions nobody any more, the replies
-    quoting it show an empty quote, and its thread's root counts one reply fewer. Returns the
-    other messages changed."""
+    """A message deleted by its author (`erase`: its reactions, pin and files go for good) or
+    removed by a moderator (they stay, hidden, for a restore). It mentions nobody any more, the
+    replies quoting it show an empty quote, and its thread's root counts one reply fewer.
+    Returns the other messages changed."""
     Mention.objects.filter(message=message).delete()
     if erase:
         Reaction.objects.filter(message=message).delete()
+        Attachment.objects.filter(message=message).delete()  # the files go after the commit
         # Replies a moderator removed show no quote, yet their rows hold a copy of the text.
         Message.objects.filter(reply_to=message, deleted=True).update(reply_to_text="")
     return _dependents_changed(message, version, quote="")
@@ -70,7 +71,9 @@ def _dependents_changed(message: Message, version: int, *, quote: str) -> list[M
 def messages_publish(
     chat_id: int, version: int, *, new: Message | None = None, updated: list[Message]
 ) -> None:
-    """The commit's messages as one event, the changed ones with who reacted to them."""
+    """The commit's messages as one event, the changed ones with their files and who reacted
+    to them."""
+    selectors.message_files_set(updated)
     reacted = [message.pk for message in updated if message.reacted]
     reactors = selectors.message_reactors(reacted) if reacted else {}
     events.messages_changed(chat_id, version, new=new, updated=updated, reactors=reactors)

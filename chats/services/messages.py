@@ -9,15 +9,16 @@ from rest_framework import exceptions
 
 from accounts.models import User
 from chats import selectors
-from chats.models import MANAGER_ROLES, QUOTE_MAX, Chat, ChatType, Membership, Message
+from chats.models import MANAGER_ROLES, QUOTE_MAX, Attachment, Chat, Membership, Message
 from chats.moderation.services import message_remove
 from chats.realtime import events
 from chats.services.access import (
+    may_post,
     membership_get,
     removes_messages_anywhere,
-    require_not_blocked,
     require_role,
 )
+from chats.services.attachments import attachments_take
 from chats.services.dependents import (
     mentions_write,
     message_hidden,
@@ -36,16 +37,6 @@ def _message_by_client_id(chat: Chat, user: User, client_id: str) -> Message | N
         .filter(chat=chat, user=user, client_id=client_id)
         .first()
     )
-
-
-def may_post(chat: Chat, user: User) -> Membership:
-    membership = membership_get(chat=chat, user=user)
-    if chat.chat_type == ChatType.CHANNEL:
-        require_role(membership, MANAGER_ROLES, "post in this channel")
-    if chat.chat_type == ChatType.DIRECT:
-        other = Membership.objects.filter(chat=chat).exclude(user=user).values("user_id")
-        require_not_blocked(user, other)
-    return membership
 
 
 # `@login`: login characters after an @ that does not follow a word character (an address).
@@ -91,9 +82,11 @@ def message_send(
     client_id: str | None = None,
     reply_to_id: int | None = None,
     thread_root_id: int | None = None,
+    attachment_ids: list[int] | None = None,
 ) -> tuple[Message, bool]:
     """Post a message, perhaps quoting another (`reply_to_id`) or in a thread
-    (`thread_root_id`, a top-level message). Returns (message, created).
+    (`thread_root_id`, a top-level message), with up to ten of the poster's uploads into the
+    chat (`attachment_ids`). Returns (message, created).
 
     The same client_id from the same user in the same chat returns the original message, never a
     second one, even when two copies race.
@@ -112,6 +105,9 @@ def message_send(
     mention_ids = mentions_parse(chat=chat, author=membership, text=text)
     try:
         with transaction.atomic():
+            attachments = attachments_take(
+                chat=chat, user=user, attachment_ids=attachment_ids or []
+            )
             seq, version = chat_post_next(chat.pk)
             message = Message.objects.create(
                 chat=chat,
@@ -124,7 +120,13 @@ def message_send(
                 reply_to_text="" if quoted is None else quoted.text[:QUOTE_MAX],
                 thread_root=root,
                 mention_ids=mention_ids,
+                attachment_count=len(attachments),
             )
+            if attachments:
+                Attachment.objects.filter(pk__in=[a.pk for a in attachments]).update(
+                    message=message
+                )
+                message.attachments = attachments
             if mention_ids:
                 mentions_write(message)
             # Posting reads the chat up to one's own message, as in every messenger.
@@ -172,9 +174,9 @@ def message_edit(*, message: Message, actor: User, text: str) -> Message:
 
 @transaction.atomic
 def message_delete(*, message: Message, actor: User) -> None:
-    """Tombstone a message: it keeps its seq, and its text, its quote, its reactions and its pin
-    are erased from the database (an open report about it keeps its own copy of the text as
-    evidence, until it closes).
+    """Tombstone a message: it keeps its seq, and its text, its quote, its reactions, its pin and
+    its files are erased from the database and the file store (an open report about it keeps its
+    own copy of the text as evidence, until it closes).
 
     Someone else's message is deleted so by the chat's owner or an admin. A moderator (the
     remove_message permission) who is neither removes it instead, as the admin does: audited and
@@ -201,6 +203,7 @@ def message_delete(*, message: Message, actor: User) -> None:
     message.mention_ids = []
     message.pinned_at = None
     message.reacted = False
+    message.attachment_count = 0
     message.save(
         update_fields=[
             "version",
@@ -210,6 +213,7 @@ def message_delete(*, message: Message, actor: User) -> None:
             "mention_ids",
             "pinned_at",
             "reacted",
+            "attachment_count",
             "updated",
         ]
     )

@@ -17,7 +17,8 @@ from rest_framework import exceptions
 from accounts.models import User
 from chatproject.celery import app as celery_app
 from chats.models import Chat, ScheduledMessage, ScheduledStatus
-from chats.services.messages import may_post, message_send
+from chats.services.access import may_post
+from chats.services.messages import message_send
 
 logger = logging.getLogger(__name__)
 
