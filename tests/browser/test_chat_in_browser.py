@@ -11,10 +11,11 @@ import os
 import shutil
 import threading
 from datetime import UTC, datetime, timedelta
-from typing import cast
+from typing import Any, cast
+from urllib.parse import quote
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from accounts.models import User
 from chats.models import Chat, ChatType, Message, Report, ScheduledMessage
@@ -30,6 +31,20 @@ def send(page: Page, text: str) -> None:
     box = page.locator("#composer-text")
     box.fill(text)
     box.press("Enter")
+
+
+def post(rest: Rest, chat: int, text: str, **fields: Any) -> dict[str, Any]:
+    """Post by REST: `reply_to_id` quotes a message, `thread_root_id` replies in its thread."""
+    return dict(rest.call("POST", f"/api/chats/{chat}/messages/", {"text": text, **fields}))
+
+
+def react(rest: Rest, chat: int, message: dict[str, Any], emoji: str) -> None:
+    rest.call("PUT", f"/api/chats/{chat}/messages/{message['id']}/reactions/{quote(emoji)}/")
+
+
+def message(page: Page, text: str) -> Locator:
+    """The main flow's message whose own text (not a quote in it) has this."""
+    return page.locator("#messages .message").filter(has=page.locator(".text", has_text=text))
 
 
 def test_two_people_chat_both_ways_live(browsing: Browsing, user: User, other_user: User) -> None:
@@ -339,31 +354,40 @@ def test_the_chat_list_is_live_and_starts_chats(
 
 
 def test_the_room_as_a_screenshot(browsing: Browsing, user: User, other_user: User) -> None:
-    """A lived-in room for the README: a group with a description, a conversation, someone
-    typing and a scheduled message; at desktop and phone widths."""
+    """A lived-in room for the README: a group with a description and a pinned plan; a
+    conversation with reactions, a thread, a quoted reply that mentions me and "seen by" under my
+    latest message; someone typing and a scheduled message; at desktop and phone widths."""
     carol = cast(User, UserFactory(login="carol", name="Carol Jones"))
     user.name, other_user.name = "Alice Martin", "Bob Stone"
     user.save()
     other_user.save()
-    chat = Rest(browsing.base, user).create_chat(
+    alice_api, bob_api = Rest(browsing.base, user), Rest(browsing.base, other_user)
+    carol_api = Rest(browsing.base, carol)
+    chat = alice_api.create_chat(
         "group",
         [other_user, carol],
         title="Weekend hike",
         description="Saturday, 8:00 at the station. Bring water!",
     )
-    for author, text in [
-        (carol, "Who has a map of the trail?"),
-        (other_user, "I do. I'll print two copies."),
-        (user, "Great! I can drive two people from the centre."),
-        (carol, "Count me in!"),
-        (other_user, "Forecast says sun all day.\nDon't forget sunscreen."),
-        (user, "<img src=x onerror=alert(1)> ← that's just text here"),
-    ]:
-        Rest(browsing.base, author).post_message(chat, text)
+    route = post(alice_api, chat, "Route: the lake loop, 14 km. Back by 17:00.")
+    maps = post(bob_api, chat, "I'll print two copies of the trail map.")
+    lift = post(alice_api, chat, "Great! I can drive two people from the centre.")
+    post(carol_api, chat, "Count me in!", thread_root_id=lift["id"])
+    post(bob_api, chat, "Me too, please. I'll wait by the bakery.", thread_root_id=lift["id"])
+    forecast = post(bob_api, chat, "Forecast says sun all day.\nDon't forget sunscreen.")
+    post(carol_api, chat, "@alice can you bring the first-aid kit?", reply_to_id=forecast["id"])
+    mine = post(alice_api, chat, f"{XSS} ← that's just text here")
+
+    alice_api.call("PUT", f"/api/chats/{chat}/pins/{route['id']}/")  # the owner pins the plan
+    react(alice_api, chat, maps, "👍")
+    react(carol_api, chat, maps, "👍")
+    react(carol_api, chat, maps, "🙏")
+    carol_api.call("POST", f"/api/chats/{chat}/read/", {"seq": mine["seq"]})  # Carol read it all
+
     alice = browsing.sign_in(user)
     bob = browsing.sign_in(other_user)
     browsing.open_room(alice, chat)
-    browsing.open_room(bob, chat)
+    browsing.open_room(bob, chat)  # Bob reads it all too
     alice.fill("#schedule-text", "Reminder: leaving in one hour!")
     alice.fill(
         "#schedule-at",
@@ -374,6 +398,35 @@ def test_the_room_as_a_screenshot(browsing: Browsing, user: User, other_user: Us
     bob.locator("#composer-text").press_sequentially("See you")
     expect(alice.locator("#typing")).to_have_text("Bob Stone is typing…")
     alice.locator("#composer-text").click()
+    # The room scrolls to its newest message when it opens, but does not follow when the pinned
+    # bar and "Seen by" appear after that: Alice scrolls the rest of the way down.
+    alice.locator("#scroller").evaluate("s => { s.scrollTop = s.scrollHeight; }")
+
+    # Everything the picture is meant to show is on the screen.
+    expect(alice.locator("#pinned-text")).to_have_text(
+        "Alice Martin: Route: the lake loop, 14 km. Back by 17:00."
+    )
+    thumbs = message(alice, "trail map").locator(".reaction", has_text="👍")
+    expect(thumbs.locator(".reaction-count")).to_have_text("2")
+    expect(thumbs).to_have_attribute("aria-pressed", "true")  # one of them mine
+    expect(message(alice, "drive two people").locator(".thread-summary")).to_contain_text(
+        "2 replies"
+    )
+    kit = message(alice, "first-aid kit")
+    expect(kit.locator(".quote-author")).to_have_text("Bob Stone")
+    expect(kit.locator(".quote-text")).to_contain_text("Forecast says sun all day.")
+    expect(kit.locator(".mention.me")).to_have_text("@alice")
+    expect(kit.locator(".mention-tag")).to_have_text("mentions you")
+    expect(message(alice, "just text here").locator(".seen-button")).to_have_text("Seen by 2")
+    for feature in [
+        alice.locator("#pinned-bar"),
+        thumbs,
+        message(alice, "drive two people").locator(".thread-summary"),
+        kit,
+        alice.locator(".seen-button"),
+    ]:
+        expect(feature).to_be_in_viewport()
+    assert alice.locator("#messages img, #messages script").count() == 0
 
     path = screenshot(alice, "room-desktop.png")
     if os.environ.get("UPDATE_DOCS_SCREENSHOT") == "1":
@@ -381,7 +434,7 @@ def test_the_room_as_a_screenshot(browsing: Browsing, user: User, other_user: Us
 
     phone = browsing.sign_in(user, viewport=PHONE)
     browsing.open_room(phone, chat)
-    expect(phone.locator("#messages .message")).to_have_count(6)
+    expect(phone.locator("#messages .message")).to_have_count(6)  # not the thread replies
     assert phone.locator("#room-panel").is_hidden()  # the panel folds away on a phone
     screenshot(phone, "room-phone.png")
     phone.click("#panel-toggle")
