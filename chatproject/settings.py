@@ -14,6 +14,8 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 
+from chatproject.storage import s3_storage
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
@@ -316,7 +318,7 @@ ATTACHMENT_URL_MAX_AGE = min(int(os.environ.get("ATTACHMENT_URL_MAX_AGE", "3600"
 ATTACHMENT_ACCEL_REDIRECT = os.environ.get("ATTACHMENT_ACCEL_REDIRECT", "")
 # Uploads stream to a temporary file as they arrive, never whole into memory.
 FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.TemporaryFileUploadHandler"]
-# "filesystem" (under var/attachments) or "s3" (any S3-compatible store, with AWS_* below).
+# "filesystem" (under ATTACHMENT_ROOT) or "s3" (any S3-compatible store: chatproject/storage.py).
 ATTACHMENT_STORAGE = os.environ.get("ATTACHMENT_STORAGE", "filesystem")
 ATTACHMENT_ROOT = Path(os.environ.get("ATTACHMENT_ROOT", str(VAR_DIR / "attachments")))
 if ATTACHMENT_STORAGE == "filesystem":
@@ -325,21 +327,7 @@ if ATTACHMENT_STORAGE == "filesystem":
         "OPTIONS": {"location": ATTACHMENT_ROOT, "base_url": None},
     }
 elif ATTACHMENT_STORAGE == "s3":
-    _attachment_storage = {
-        "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {
-            "bucket_name": os.environ.get("AWS_STORAGE_BUCKET_NAME", ""),
-            "endpoint_url": os.environ.get("AWS_S3_ENDPOINT_URL") or None,
-            "region_name": os.environ.get("AWS_S3_REGION_NAME") or None,
-            "access_key": os.environ.get("AWS_ACCESS_KEY_ID") or None,
-            "secret_key": os.environ.get("AWS_SECRET_ACCESS_KEY") or None,
-            "default_acl": None,
-            "querystring_auth": True,
-            "file_overwrite": False,
-            # A download is fetched to a temporary file that spills to disk past this.
-            "max_memory_size": 1024 * 1024,
-        },
-    }
+    _attachment_storage = s3_storage(os.environ)
 else:
     raise ImproperlyConfigured("ATTACHMENT_STORAGE must be filesystem or s3.")
 

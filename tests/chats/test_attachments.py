@@ -33,14 +33,15 @@ from chats.moderation.services import message_remove, message_restore
 from chats.services.attachments import attachments_sweep
 from chats.services.members import member_remove
 from chats.services.messages import message_delete
-from tests.factories import UserFactory, chat_factory
+from tests.chats.conftest import MakeUser
+from tests.factories import chat_factory
 
 Api = Callable[[User], APIClient]
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-# --- Files to upload -------------------------------------------------------------------------------
+# --- Files to upload ------------------------------------------------------------------------------
 
 
 def photo(width: int = 640, height: int = 480, *, image_format: str = "JPEG") -> bytes:
@@ -129,7 +130,7 @@ def stored(file_store: Path) -> list[str]:
     return sorted(str(p.relative_to(file_store)) for p in file_store.rglob("*") if p.is_file())
 
 
-# --- Uploading and posting --------------------------------------------------------------------------
+# --- Uploading and posting ------------------------------------------------------------------------
 
 
 def test_a_member_uploads_a_file_then_posts_it_and_the_others_download_it(
@@ -216,9 +217,9 @@ def test_a_channel_reader_may_not_upload(
 
 
 def test_a_non_member_cannot_upload_nor_learn_that_the_chat_exists(
-    api_for: Api, team: Chat, file_store: Path
+    api_for: Api, team: Chat, make_user: MakeUser, file_store: Path
 ) -> None:
-    response = upload(api_for(UserFactory()), team, "a.png", png())
+    response = upload(api_for(make_user()), team, "a.png", png())
 
     assert response.status_code == 404
     assert stored(file_store) == []
@@ -244,10 +245,11 @@ def test_the_file_name_keeps_no_directories_or_control_characters(
 
     assert attachment["name"] == "passwd.txt"
     (key,) = stored(file_store)
-    assert key.startswith(f"{team.pk}/") and "passwd" not in key
+    assert key.startswith(f"{team.pk}/")
+    assert "passwd" not in key
 
 
-# --- What a file really is -------------------------------------------------------------------------
+# --- What a file really is ------------------------------------------------------------------------
 
 
 def test_a_png_named_txt_is_an_image(api_for: Api, team: Chat, user: User) -> None:
@@ -324,7 +326,7 @@ def test_an_animated_gif_keeps_its_frames(api_for: Api, team: Chat, user: User) 
 
     kept = Image.open(io.BytesIO(body(download(_signed(alice, team, attachment)["url"]))))
 
-    assert kept.n_frames == 4
+    assert getattr(kept, "n_frames", 1) == 4
 
 
 def test_a_truncated_image_is_refused(api: APIClient, team: Chat, file_store: Path) -> None:
@@ -356,7 +358,7 @@ def test_refusing_a_decompression_bomb_takes_no_more_memory_than_a_small_image(
         path = tmp_path / name
         path.write_bytes(data)
         peaks[name] = int(
-            subprocess.run(
+            subprocess.run(  # noqa: S603 - our interpreter, our script
                 [sys.executable, "-c", PEAK_RSS_OF_PREPARE, str(path)],
                 capture_output=True,
                 check=True,
@@ -383,7 +385,7 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
 
 
-# --- Size and quota ----------------------------------------------------------------------------------
+# --- Size and quota -------------------------------------------------------------------------------
 
 
 @override_settings(ATTACHMENT_MAX_BYTES=1000, ATTACHMENT_BODY_MAX_BYTES=1000 + 64 * 1024)
@@ -477,7 +479,7 @@ def test_an_upload_sent_again_with_its_idempotency_key_stores_one_file(
     assert len(stored(file_store)) == 2  # the image and its thumbnail
 
 
-# --- Who may download ---------------------------------------------------------------------------------
+# --- Who may download -----------------------------------------------------------------------------
 
 
 def _signed(api: APIClient, chat: Chat, attachment: dict[str, Any]) -> dict[str, Any]:
@@ -578,7 +580,7 @@ def test_an_upload_not_posted_yet_is_its_uploader_s_alone(
     assert bobs_try.status_code == 403
 
 
-# --- Lifecycle ------------------------------------------------------------------------------------------
+# --- Lifecycle ------------------------------------------------------------------------------------
 
 
 def test_an_author_s_delete_erases_the_files_from_the_store(
@@ -601,20 +603,21 @@ def test_an_author_s_delete_erases_the_files_from_the_store(
         deleted = alice.delete(f"/api/chats/{team.pk}/messages/{message['id']}/")
 
     assert deleted.status_code == 204
-    assert len(before) == 4 and len(stored(file_store)) == 2  # the kept image and thumbnail
+    assert len(before) == 4
+    assert len(stored(file_store)) == 2  # the kept image and its thumbnail
     assert not Attachment.objects.filter(pk=attachment["id"]).exists()
     assert files_seen_by(alice, team, message["id"]) == []
     assert download(bobs["url"]).status_code == 404
 
 
 def test_a_moderator_s_removal_hides_the_files_and_a_restore_brings_them_back(
-    api_for: Api, team: Chat, user: User, other_user: User, file_store: Path
+    api_for: Api, team: Chat, user: User, other_user: User, make_user: MakeUser, file_store: Path
 ) -> None:
     alice = api_for(user)
     attachment = uploaded(alice, team, "borderline.png", png())
     message = posted(alice, team, attachment["id"])
     (bobs,) = files_seen_by(api_for(other_user), team, message["id"])
-    moderator = UserFactory(is_staff=True, is_superuser=True)
+    moderator = make_user(is_staff=True, is_superuser=True)
     row = Message.objects.get(pk=message["id"])
 
     message_remove(message=row, moderator=moderator, reason="checking")
@@ -665,7 +668,7 @@ def test_deleting_a_chat_erases_its_files(
     assert stored(file_store) == []
 
 
-# --- Everywhere a message shows -------------------------------------------------------------------------
+# --- Everywhere a message shows -------------------------------------------------------------------
 
 
 def test_the_files_show_wherever_the_message_does(
@@ -697,6 +700,7 @@ def test_the_files_show_wherever_the_message_does(
 def test_a_history_page_with_files_costs_the_same_for_1_or_50_messages(
     api: APIClient,
     team: Chat,
+    user: User,
     rows: int,
     django_assert_max_num_queries: DjangoAssertNumQueries,
 ) -> None:
@@ -704,7 +708,7 @@ def test_a_history_page_with_files_costs_the_same_for_1_or_50_messages(
         ids = [
             Attachment.objects.create(
                 chat=team,
-                uploader_id=team.creator_id,
+                uploader=user,
                 name=f"{n}-{k}.bin",
                 content_type="x/y",
                 size=1,
