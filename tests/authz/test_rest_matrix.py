@@ -17,13 +17,32 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 
 from accounts.models import User
-from chats.models import ChatType, Membership, Message, Reaction, Report, Role, ScheduledMessage
-from tests.authz.world import REACTION, Cell, World, params, snapshot, table, world_build
+from chats.models import (
+    Attachment,
+    ChatType,
+    Membership,
+    Message,
+    Reaction,
+    Report,
+    Role,
+    ScheduledMessage,
+)
+from tests.authz.world import (
+    FILE_BYTES,
+    REACTION,
+    Cell,
+    World,
+    params,
+    snapshot,
+    table,
+    world_build,
+)
 from tests.factories import PASSWORD
 
 if TYPE_CHECKING:
@@ -60,6 +79,8 @@ ACCOUNT = table(
 
 # --- One chat's endpoints, per chat type -------------------------------------------------------
 # Tom's scheduled message is his alone: nobody else, not even the owner, learns it exists (404).
+# Tom's file (`{download}`) is fetched by the URL the caller's client was given, signed for them:
+# without one (anonymous), or for a deactivated account, 403; for anyone not in the chat, 404.
 # Every member reacts (`{reaction}` is Tom's message's 👍) and sets their own notifications; the
 # group has fewer than 10 members, so everyone in it pins, as in a direct chat, but in a channel
 # only the owner and admins do.
@@ -96,6 +117,8 @@ GROUP = table(
     GET    chats/{chat}/messages/{msg}/seen/     | 401  401   404        200    200   200   404
     PUT    chats/{chat}/{reaction}/              | 401  401   404        204    204   204   404
     DELETE chats/{chat}/{reaction}/              | 401  401   404        204    204   204   404
+    POST   chats/{chat}/attachments/             | 401  401   404        201    201   201   404
+    GET    {download}                            | 403  403   404        200    200   200   404
     """,
     ChatType.GROUP,
 )
@@ -134,6 +157,8 @@ CHANNEL = table(
     GET    chats/{chat}/messages/{msg}/seen/     | 401  401   404        200    200   200   404
     PUT    chats/{chat}/{reaction}/              | 401  401   404        204    204   204   404
     DELETE chats/{chat}/{reaction}/              | 401  401   404        204    204   204   404
+    POST   chats/{chat}/attachments/             | 401  401   404        403    201   201   404
+    GET    {download}                            | 403  403   404        200    200   200   404
     """,
     ChatType.CHANNEL,
 )
@@ -176,6 +201,8 @@ DIRECT = table(
     GET    chats/{chat}/messages/{msg}/seen/     | 401  401   404        200    -     200   404
     PUT    chats/{chat}/{reaction}/              | 401  401   404        204    -     204   404
     DELETE chats/{chat}/{reaction}/              | 401  401   404        204    -     204   404
+    POST   chats/{chat}/attachments/             | 401  401   404        201    -     201   404
+    GET    {download}                            | 403  403   404        200    -     200   404
     """,
     ChatType.DIRECT,
 )
@@ -242,7 +269,10 @@ BODIES: dict[str, Callable[[World], dict[str, Any]]] = {
     "POST chats/{chat}/scheduled/": lambda w: {"text": "later", "send_at": _tomorrow()},
     "PATCH chats/{chat}/scheduled/{sched}/": lambda w: {"text": "hijacked"},
     "PATCH chats/{mine}/scheduled/{sched}/": lambda w: {"text": "hijacked"},
+    "POST chats/{chat}/attachments/": lambda w: {"file": SimpleUploadedFile("a.txt", b"mine")},
 }
+# Bodies sent as a multipart form, not JSON.
+MULTIPART = {"POST chats/{chat}/attachments/"}
 
 
 # --- What a success must have done (and reads must show only what the caller may see) ----------
@@ -411,12 +441,27 @@ def _check_reacted(present: bool) -> Callable[[World, Response], None]:
     return check
 
 
+def _check_uploaded(w: World, response: Response) -> None:
+    upload = Attachment.objects.get(pk=response.json()["id"])
+    assert (upload.chat_id, upload.uploader_id, upload.message_id) == (
+        w.chat.pk,
+        _caller(w).pk,
+        None,
+    )
+
+
+def _check_downloaded(w: World, response: Response) -> None:
+    assert b"".join(response.streaming_content) == FILE_BYTES  # type: ignore[attr-defined]
+
+
 def _check_seen(w: World, response: Response) -> None:
     readers = {user["id"] for user in response.json()["users"]}
     assert w.message.user_id not in readers
 
 
 EFFECTS: dict[str, Callable[[World, Response], None]] = {
+    "POST chats/{chat}/attachments/": _check_uploaded,
+    "GET {download}": _check_downloaded,
     "PATCH chats/{chat}/settings/": _check_notify,
     "PUT chats/{chat}/pins/{msg}/": _check_pinned(True),
     "DELETE chats/{chat}/pins/{msg}/": _check_pinned(False),
@@ -465,7 +510,8 @@ def test_each_caller_gets_what_api_md_promises(cell: Cell, db: None) -> None:
 
     url = "/api/" + world.fill(path)
     send = getattr(client, method.lower())
-    response = send(url) if body is None else send(url, body(world), format="json")
+    body_format = "multipart" if cell.request in MULTIPART else "json"
+    response = send(url) if body is None else send(url, body(world), format=body_format)
 
     assert response.status_code == int(cell.expected), response.content[:300]
     if response.status_code >= 400 or method == "GET":

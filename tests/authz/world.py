@@ -1,9 +1,10 @@
 """The world every cell of the authorization matrix runs in, and the tables' notation.
 
 The cast of a group or a channel: Olivia owns it, Adam is an admin, Mia and Tom are plain members,
-Wendy is a member who has already reported Tom's message. Tom is the "other user" whose objects
-the callers go after: his message, his scheduled message, his membership. Nick is in no chat yet
-(someone to add), Oscar is in no chat at all (the non-member) and Sam is staff, in no chat.
+Wendy is a member who has already reported Tom's message (which carries a file). Tom is the "other
+user" whose objects the callers go after: his message, his scheduled message, his membership.
+Nick is in no chat yet (someone to add), Oscar is in no chat at all (the non-member) and Sam is
+staff, in no chat.
 
 A direct chat has only Olivia (who opened it, yet a plain member like Mia: nobody owns a direct
 chat) and Mia. There the other user is whichever of the two is not calling.
@@ -15,18 +16,24 @@ The deactivated caller is a member who got a token and was then deactivated: Ada
 channel, Mia in a direct chat, so that if the token still worked they could do a lot.
 """
 
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db.models import Model, Q
 from django.utils import timezone
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+from rest_framework_simplejwt.tokens import AccessToken
 
+from accounts.credentials import session_of
 from accounts.models import User
 from accounts.services import tokens_issue
+from chats import downloads
 from chats.models import (
+    Attachment,
     AuditEntry,
     Chat,
     ChatType,
@@ -40,6 +47,7 @@ from chats.models import (
     ScheduledMessage,
 )
 from chats.moderation.services import report_create
+from chats.services.attachments import attachment_upload
 from chats.services.members import member_role_set
 from chats.services.messages import message_send
 from chats.services.scheduling import message_schedule
@@ -47,6 +55,7 @@ from tests.factories import UserFactory, chat_factory
 
 REACTION = "👍"
 REACTION_IN_PATH = "%F0%9F%91%8D"  # as a client sends it, URL-encoded
+FILE_BYTES = b"the harbour at dawn"
 
 COLUMNS = ("anonymous", "deactivated", "non-member", "member", "admin", "owner", "staff")
 
@@ -125,16 +134,32 @@ class World:
 
     def fill(self, template: str) -> str:
         reaction = f"messages/{self.placeholders['msg']}/reactions/{REACTION_IN_PATH}"
-        return template.format(**self.placeholders, reaction=reaction)
+        return template.format(**self.placeholders, reaction=reaction, download=self.download())
+
+    def download(self) -> str:
+        """The URL of Tom's file as the caller's client was given it: signed for them (the
+        anonymous caller has no grant)."""
+        path = downloads.url(self.placeholders["file"]).removeprefix("/api/")
+        if self.caller is None or self.access is None:
+            return path
+        token = AccessToken(self.access, verify=False)  # type: ignore[arg-type]  # a str, at run time
+        viewer = downloads.Viewer(self.caller.pk, session_of(token))
+        grant = downloads.grant_make(self.placeholders["file"], viewer, time.time())
+        return f"{path}?grant={grant}"
 
 
 def _post_as(chat: Chat, owner: User, author: User) -> tuple[Message, ScheduledMessage]:
-    """The author's message and scheduled message. In a channel a plain member cannot post, so
-    the author posts while an admin and is then made a plain member again."""
+    """The author's message with a file, and scheduled message. In a channel a plain member
+    cannot post, so the author posts while an admin and is then made a plain member again."""
     promote = chat.chat_type == ChatType.CHANNEL
     if promote:
         member_role_set(chat=chat, actor=owner, user_id=author.pk, role=Role.ADMIN)
-    message, _ = message_send(chat=chat, user=author, text=f"{SEARCH_WORD} over the harbour")
+    file = attachment_upload(
+        chat=chat, user=author, upload=SimpleUploadedFile("harbour.txt", FILE_BYTES)
+    )
+    message, _ = message_send(
+        chat=chat, user=author, text=f"{SEARCH_WORD} over the harbour", attachment_ids=[file.pk]
+    )
     scheduled = message_schedule(
         chat=chat, user=author, text="see you tomorrow", send_at=timezone.now() + timedelta(days=1)
     )
@@ -202,6 +227,7 @@ def world_build(chat_type: str, column: str, suffix: str = "") -> World:
         "target": target.pk,
         "me": caller.pk if caller else target.pk,
         "newcomer": users["nick"].pk,
+        "file": Attachment.objects.get(message=message).pk,
     }
     return world
 
@@ -213,6 +239,7 @@ SNAPSHOT_MODELS: tuple[type[Model], ...] = (
     Message,
     Reaction,
     Mention,
+    Attachment,
     ScheduledMessage,
     Report,
     AuditEntry,
@@ -242,6 +269,7 @@ def snapshot(world: World | None = None) -> dict[str, list[dict[str, Any]]]:
             Report: Q(reporter__in=users) | Q(message__chat__in=chats),
             Reaction: Q(user__in=users) | Q(message__chat__in=chats),
             Mention: by_user_or_chat,
+            Attachment: Q(uploader__in=users) | Q(chat__in=chats),
             Connection: Q(user__in=users),
             OutstandingToken: Q(user__in=users),
             BlacklistedToken: Q(token__user__in=users),
