@@ -109,14 +109,7 @@ class AttachmentDownloadViewSet(viewsets.ViewSet):
         ),
     )
     def retrieve(self, request: Request, attachment_id: str) -> HttpResponse | FileResponse:
-        attachment = self._granted(request, int(attachment_id))
-        inline = attachment.content_type in INLINE_TYPES
-        return _file_response(
-            attachment.key,
-            content_type=attachment.content_type if inline else files.UNKNOWN_TYPE,
-            name=attachment.name,
-            inline=inline,
-        )
+        return attachment_file_response(self._granted(request, int(attachment_id)))
 
     @extend_schema(
         operation_id="attachments_thumbnail",
@@ -127,12 +120,7 @@ class AttachmentDownloadViewSet(viewsets.ViewSet):
         attachment = self._granted(request, int(attachment_id))
         if not attachment.thumbnail_key:
             raise exceptions.NotFound("This file has no thumbnail.")
-        return _file_response(
-            attachment.thumbnail_key,
-            content_type=files.THUMBNAIL_TYPE,
-            name=f"{attachment.name}.webp",
-            inline=True,
-        )
+        return attachment_file_response(attachment, thumbnail=True)
 
     def _granted(self, request: Request, attachment_id: int) -> Attachment:
         grant = downloads.grant_read(request.query_params.get("grant", ""), attachment_id)
@@ -148,9 +136,25 @@ class AttachmentDownloadViewSet(viewsets.ViewSet):
         return attachment
 
 
-def _file_response(
-    key: str, *, content_type: str, name: str, inline: bool
+def attachment_file_response(
+    attachment: Attachment, *, thumbnail: bool = False
 ) -> HttpResponse | FileResponse:
+    """The file (or its thumbnail) for someone allowed to have it: the images we re-encoded
+    inline, anything else only as a download."""
+    if thumbnail:
+        key, content_type, name = (
+            attachment.thumbnail_key,
+            files.THUMBNAIL_TYPE,
+            f"{attachment.name}.webp",
+        )
+    else:
+        key, name = attachment.key, attachment.name
+        content_type = (
+            attachment.content_type
+            if attachment.content_type in INLINE_TYPES
+            else files.UNKNOWN_TYPE
+        )
+    inline = content_type != files.UNKNOWN_TYPE
     response: HttpResponse | FileResponse
     if settings.ATTACHMENT_ACCEL_REDIRECT:  # the proxy sends the bytes from its own location
         response = HttpResponse(content_type=content_type)

@@ -9,9 +9,12 @@ audit trail have no change form: a form would write past the services.
 from typing import Any
 
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.db.models import Case, QuerySet, Value, When
 from django.http import HttpRequest
-from django.urls import reverse
+from django.http.response import HttpResponseBase
+from django.shortcuts import get_object_or_404
+from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 from rest_framework.exceptions import ValidationError
@@ -19,7 +22,8 @@ from rest_framework.exceptions import ValidationError
 from accounts.admin import UserAdmin
 from accounts.models import User
 from chats import selectors
-from chats.models import AuditEntry, Chat, Message, Report, ReportStatus
+from chats.api.attachments import attachment_file_response
+from chats.models import Attachment, AuditEntry, Chat, Message, Report, ReportStatus
 from chats.moderation.admin_actions import (
     ReasonActionForm,
     moderate_each,
@@ -40,6 +44,41 @@ from chats.moderation.services import (
     user_ban,
     user_unban,
 )
+
+
+class AttachmentInline(admin.TabularInline):
+    """A message's files, to look at: each opens through the admin (moderators need not be
+    members), images inline and anything else as a download, as members get them."""
+
+    model = Attachment
+    fk_name = "message"
+    extra = 0
+    can_delete = False
+    fields = ("file", "content_type", "size", "width", "height", "created")
+    readonly_fields = fields
+
+    # Whoever may view a message sees its files: no permission of their own to hand out.
+    def has_view_permission(self, request: HttpRequest, obj: Message | None = None) -> bool:
+        return request.user.has_perm("chats.view_message")
+
+    def has_add_permission(self, request: HttpRequest, obj: Message | None = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Message | None = None) -> bool:
+        return False
+
+    @admin.display(description="file")
+    def file(self, attachment: Attachment) -> str:
+        url = reverse("admin:chats_message_attachment", args=[attachment.message_id, attachment.pk])
+        if attachment.thumbnail_key:
+            thumbnail = f"{url}?thumbnail=1"
+            return format_html(
+                '<a href="{}"><img src="{}" alt="{}" style="max-height:120px"></a>',
+                url,
+                thumbnail,
+                attachment.name,
+            )
+        return format_html('<a href="{}">{}</a>', url, attachment.name)
 
 
 @admin.register(Message)
@@ -73,6 +112,7 @@ class MessageAdmin(admin.ModelAdmin):
     show_facets = admin.ShowFacets.NEVER  # facet counts are COUNTs over the table
     action_form = ReasonActionForm
     actions = ("remove_messages", "restore_messages")
+    inlines = (AttachmentInline,)
     fields = (
         "chat",
         "seq",
@@ -101,6 +141,24 @@ class MessageAdmin(admin.ModelAdmin):
 
     def has_remove_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("chats.remove_message")
+
+    def get_urls(self) -> list[URLPattern]:
+        attachment = path(
+            "<int:message_id>/attachments/<int:attachment_id>/",
+            self.admin_site.admin_view(self.attachment_view),
+            name="chats_message_attachment",
+        )
+        return [attachment, *super().get_urls()]
+
+    def attachment_view(
+        self, request: HttpRequest, message_id: int, attachment_id: int
+    ) -> HttpResponseBase:
+        """A file of a message, for whoever may view messages here; a removed message's too."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        attachment = get_object_or_404(Attachment, pk=attachment_id, message_id=message_id)
+        thumbnail = bool(request.GET.get("thumbnail")) and bool(attachment.thumbnail_key)
+        return attachment_file_response(attachment, thumbnail=thumbnail)
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Message], search_term: str
