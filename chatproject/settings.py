@@ -310,7 +310,7 @@ ATTACHMENT_QUOTA_BYTES = int(os.environ.get("ATTACHMENT_QUOTA_BYTES", str(1024 *
 # An upload's body: the file and the multipart framing around it.
 ATTACHMENT_BODY_MAX_BYTES = ATTACHMENT_MAX_BYTES + 64 * 1024
 # Images larger than this many pixels are refused before they are decoded (decompression bombs).
-ATTACHMENT_IMAGE_MAX_PIXELS = int(os.environ.get("ATTACHMENT_IMAGE_MAX_PIXELS", "40000000"))
+ATTACHMENT_IMAGE_MAX_PIXELS = int(os.environ.get("ATTACHMENT_IMAGE_MAX_PIXELS", "25000000"))
 # How long a download URL holds: at most an hour.
 ATTACHMENT_URL_MAX_AGE = min(int(os.environ.get("ATTACHMENT_URL_MAX_AGE", "3600")), 3600)
 # Behind nginx: the internal location that serves the attachments' directory, e.g.
