@@ -729,3 +729,19 @@ def test_a_history_page_with_files_costs_the_same_for_1_or_50_messages(
 # Authentication, the chat with its membership check, the page of messages, and their files in
 # one more (tests/chats/test_query_counts.py); the URLs are signed without a query.
 HISTORY_QUERIES = 4
+
+
+@override_settings(ATTACHMENT_ACCEL_REDIRECT="/protected-attachments/")
+def test_behind_nginx_the_app_checks_access_and_hands_the_bytes_to_the_proxy(
+    api_for: Api, team: Chat, other_user: User, shared: dict[str, Any]
+) -> None:
+    (bobs,) = files_seen_by(api_for(other_user), team, shared["id"])
+    key = Attachment.objects.get(pk=bobs["id"]).key
+
+    response = download(bobs["url"])
+
+    assert response.status_code == 200
+    assert response["X-Accel-Redirect"] == f"/protected-attachments/{key}"
+    assert response["Content-Type"] == "image/png"
+    assert response.content == b""
+    assert download(bobs["url"] + "x").status_code == 403  # no header for a refused one
