@@ -18,8 +18,12 @@ def id_group(name: str) -> str:
 _UPLOAD_PATH = re.compile(rf"^/api/chats/{ID_PATTERN}/attachments/$")
 
 
+def is_upload(path: str) -> bool:
+    return _UPLOAD_PATH.match(path) is not None
+
+
 def body_max_bytes(path: str) -> int:
     """The largest request body the path takes: refused with 413 before it is read."""
-    if _UPLOAD_PATH.match(path):
+    if is_upload(path):
         return int(settings.ATTACHMENT_BODY_MAX_BYTES)
     return int(settings.REQUEST_BODY_MAX_BYTES)

@@ -135,9 +135,78 @@ CHANNEL_LAYER_LIMITS = {
     # The default group_expiry of a day silently unsubscribes processes with long-lived sockets.
     "group_expiry": int(os.environ.get("CHANNEL_GROUP_EXPIRY", str(7 * 24 * 3600))),
 }
+
+
+def redis_sentinel_address(entry: str) -> tuple[str, int]:
+    """One sentinel's address from "host:port" (or "[v6 address]:port")."""
+    host, _, port = entry.rpartition(":")
+    if not host or not port.isdigit():
+        raise ImproperlyConfigured(f"REDIS_SENTINELS: {entry!r} is not host:port.")
+    return host.strip("[]"), int(port)
+
+
+# Redis behind Sentinel (docs/deployment.md): the sentinels, "host:port,host:port", and the name
+# of the master they watch. Set, the channel layer and the cache ask a sentinel where the master
+# is, and ask again when a connection to it fails, so they follow a failover; REDIS_URL then gives
+# only the database number, the login and whether to use TLS (rediss://), and its host and port
+# are not used. REDIS_SENTINEL_PASSWORD is the sentinels' own password, if they have one.
+REDIS_SENTINELS = [redis_sentinel_address(entry) for entry in env_list("REDIS_SENTINELS", "")]
+REDIS_SENTINEL_MASTER = os.environ.get("REDIS_SENTINEL_MASTER", "")
+if bool(REDIS_SENTINELS) != bool(REDIS_SENTINEL_MASTER):
+    raise ImproperlyConfigured("Set REDIS_SENTINELS and REDIS_SENTINEL_MASTER together.")
+if REDIS_SENTINELS and not REDIS_URL:
+    raise ImproperlyConfigured(
+        "REDIS_SENTINELS needs REDIS_URL too, for the database number and the login: "
+        "e.g. redis://:password@redis-master/0 (its host and port are not used)."
+    )
+# A sentinel answers where the master is within milliseconds, or is skipped for the next one.
+REDIS_SENTINEL_KWARGS: dict[str, Any] = {"socket_timeout": 2, "socket_connect_timeout": 2}
+if os.environ.get("REDIS_SENTINEL_PASSWORD"):
+    REDIS_SENTINEL_KWARGS["password"] = os.environ["REDIS_SENTINEL_PASSWORD"]
+
 # redis-py's default 5 s read timeout equals channels-redis's 5 s blocking pop, so an idle
 # socket's receive loop would die with a TimeoutError; the layer's reads wait longer.
-REDIS_LAYER_HOST = {"address": REDIS_URL, "socket_timeout": 15, "socket_connect_timeout": 5}
+REDIS_LAYER_TIMEOUTS = {"socket_timeout": 15, "socket_connect_timeout": 5}
+REDIS_LAYER_HOST: dict[str, Any] = {"address": REDIS_URL, **REDIS_LAYER_TIMEOUTS}
+REDIS_CACHE_OPTIONS: dict[str, Any] = {}
+if REDIS_SENTINELS:
+    from urllib.parse import unquote, urlsplit
+
+    import redis.sentinel
+
+    _redis_url = urlsplit(REDIS_URL)
+    _redis_login: dict[str, Any] = {"db": int(_redis_url.path.strip("/") or 0)}
+    if _redis_url.username:
+        _redis_login["username"] = unquote(_redis_url.username)
+    if _redis_url.password:
+        _redis_login["password"] = unquote(_redis_url.password)
+    # channels-redis builds a SentinelConnectionPool from these (channels_redis.utils.create_pool),
+    # in both layers.
+    REDIS_LAYER_HOST = {
+        "sentinels": REDIS_SENTINELS,
+        "master_name": REDIS_SENTINEL_MASTER,
+        "sentinel_kwargs": REDIS_SENTINEL_KWARGS,
+        **_redis_login,
+        **({"ssl": True} if _redis_url.scheme == "rediss" else {}),
+        **REDIS_LAYER_TIMEOUTS,
+    }
+    # Django's RedisCache builds its pools with pool_class.from_url(LOCATION, **the rest): the
+    # URL's database and login, the master's address from the sentinels. With timeouts, so that a
+    # master whose host vanished fails a call after 5 s and the next one asks the sentinels again.
+    REDIS_CACHE_OPTIONS = {
+        "pool_class": "redis.sentinel.SentinelConnectionPool",
+        "service_name": REDIS_SENTINEL_MASTER,
+        "sentinel_manager": redis.sentinel.Sentinel(
+            REDIS_SENTINELS, sentinel_kwargs=REDIS_SENTINEL_KWARGS
+        ),
+        "socket_timeout": 5,
+        "socket_connect_timeout": 5,
+        **(
+            {"connection_class": redis.sentinel.SentinelManagedSSLConnection}
+            if _redis_url.scheme == "rediss"
+            else {}
+        ),
+    }
 if not REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
@@ -145,7 +214,9 @@ if not REDIS_URL:
             "CONFIG": CHANNEL_LAYER_LIMITS,
         }
     }
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES: dict[str, Any] = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    }
 else:
     if CHANNEL_LAYER == "pubsub":
         # One PUBLISH per event, fanned out inside each server process. It keeps no queue in
@@ -165,6 +236,7 @@ else:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "chat",
+            **({"OPTIONS": REDIS_CACHE_OPTIONS} if REDIS_CACHE_OPTIONS else {}),
         }
     }
 
@@ -316,6 +388,9 @@ ATTACHMENT_URL_MAX_AGE = min(int(os.environ.get("ATTACHMENT_URL_MAX_AGE", "3600"
 # Behind nginx: the internal location that serves the attachments' directory, e.g.
 # "/protected-attachments/". The app checks access, then hands the bytes to the proxy.
 ATTACHMENT_ACCEL_REDIRECT = os.environ.get("ATTACHMENT_ACCEL_REDIRECT", "")
+# Uploads run on threads of their own, each with a database connection, off the thread every
+# other request and socket shares (chatproject/overrides/django.py).
+ATTACHMENT_UPLOAD_THREADS = int(os.environ.get("ATTACHMENT_UPLOAD_THREADS", "2"))
 # Uploads stream to a temporary file as they arrive, never whole into memory.
 FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.TemporaryFileUploadHandler"]
 # "filesystem" (under ATTACHMENT_ROOT) or "s3" (any S3-compatible store: chatproject/storage.py).

@@ -6,16 +6,28 @@ treating a disconnect listener that returns as one that raised RequestAborted; t
 checks all three.
 """
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NoReturn
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.core.handlers.asgi import ASGIHandler
+from django.db import connections
 from django.http import HttpRequest, HttpResponseBase
+
+from chatproject.paths import is_upload
+
+# Uploads parse, re-encode and store files of up to 25 MiB: a 12-megapixel photo takes half a
+# second of CPU. On the database thread that would hold up every socket and request of the
+# process meanwhile, so they run on threads of their own, each with its own database connection.
+_upload_threads = ThreadPoolExecutor(
+    max_workers=settings.ATTACHMENT_UPLOAD_THREADS, thread_name_prefix="upload"
+)
 
 
 class SyncStackASGIHandler(ASGIHandler):
     """Django's ASGI handler, running each request's middleware and view in one step on the
-    process's shared sync thread.
+    process's shared sync thread (uploads aside: on threads of their own).
 
     Every view here is a sync DRF view, and most middleware is sync, so Django's async handler
     hops between the event loop and a thread for each middleware hook and again for the view:
@@ -38,7 +50,21 @@ class SyncStackASGIHandler(ASGIHandler):
         await self.handle(scope, receive, send)
 
     async def get_response_async(self, request: HttpRequest) -> HttpResponseBase:
+        if is_upload(request.path_info):
+            serve_apart = sync_to_async(
+                self.get_response_apart, thread_sensitive=False, executor=_upload_threads
+            )
+            return await serve_apart(request)
         return await sync_to_async(self.get_response, thread_sensitive=True)(request)
+
+    def get_response_apart(self, request: HttpRequest) -> HttpResponseBase:
+        """On an upload thread. Uploads are few and long, so each opens its own database
+        connection and closes it after: an idle upload thread holds none (Django's request
+        signals would close only the database thread's)."""
+        try:
+            return self.get_response(request)
+        finally:
+            connections.close_all()
 
     async def listen_for_disconnect(self, receive: Any) -> None:
         """Returns at the client's disconnect instead of raising RequestAborted, which handle
