@@ -167,4 +167,6 @@ def chat_room(request: HttpRequest, chat_id: str) -> HttpResponse:
     if chat.chat_type == ChatType.DIRECT:
         peer = selectors.member_list(chat=chat).exclude(user=user).first()
         title = peer.user.name if peer is not None else "Direct chat"
-    return render(request, "web/chat_room.html", {"chat": chat, "title": title})
+    # The page refuses a file over the limit before uploading it.
+    context = {"chat": chat, "title": title, "attachment_max_bytes": settings.ATTACHMENT_MAX_BYTES}
+    return render(request, "web/chat_room.html", context)

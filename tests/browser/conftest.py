@@ -74,7 +74,14 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def server(transactional_db: None, tmp_path: Path) -> Iterator[str]:
+def server_env(tmp_path: Path) -> dict[str, str]:
+    """The server's environment beyond the defaults; a test module may override it. Uploads go
+    to the test's own directory."""
+    return {"ATTACHMENT_ROOT": str(tmp_path / "attachments")}
+
+
+@pytest.fixture
+def server(transactional_db: None, tmp_path: Path, server_env: dict[str, str]) -> Iterator[str]:
     """A daphne on the test database; its base URL."""
     port = free_port()
     process: Process = daphne(
@@ -84,6 +91,7 @@ def server(transactional_db: None, tmp_path: Path) -> Iterator[str]:
         EMBEDDED_CELERY="true",
         CELERY_BROKER_URL="memory://",
         DJANGO_ALLOW_ASYNC_UNSAFE="",
+        **server_env,
     )
     try:
         yield f"http://127.0.0.1:{port}"

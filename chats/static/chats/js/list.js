@@ -29,7 +29,10 @@ function activity(chat) {
 function preview(chat) {
   const message = chat.last_message;
   if (!message) return chat.chat_type === "channel" ? "No posts yet" : "No messages yet";
-  const text = message.deleted ? "Message deleted" : message.text.replace(/\s+/g, " ");
+  const files = message.attachments || [];
+  const text = message.deleted
+    ? "Message deleted"
+    : message.text.replace(/\s+/g, " ") || (files.length ? `📎 ${files.map((file) => file.name).join(", ")}` : "");
   if (message.user_id === me) return `You: ${text}`;
   if (chat.chat_type === "group" && message.author) return `${message.author.name}: ${text}`;
   return text;

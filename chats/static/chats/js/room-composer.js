@@ -1,11 +1,14 @@
 // Sending: a message shows at once as pending and stays so until the server acks it, and goes out
 // again after a reconnect, so nothing written is lost to a dropped connection. A message may quote
-// the one it answers (Reply in a message's menu).
+// the one it answers (Reply in a message's menu), and carries the files uploaded for it
+// (room-uploads.js): it waits until they are all uploaded, and may then have no text at all.
 
 import { $, h, newClientId } from "./common.js";
+import { attachmentList, messageSummary } from "./room-attachments.js";
 import { attachMentions } from "./room-mentions.js";
 import { socket } from "./room-socket.js";
 import { canPost, chatId, composer, input, scrollToBottom, state } from "./room-state.js";
+import { clearUploads, holdSend, readyAttachments, uploadsBusy } from "./room-uploads.js";
 
 const ACK_PATIENCE_MS = 10000;
 const SNIPPET = 120;
@@ -38,7 +41,7 @@ export function startReply(message) {
   $("#reply-bar-text").replaceChildren(
     "Replying to ",
     h("span", { class: "reply-bar-author" }, message.author ? message.author.name : "Deleted account"),
-    `: ${snippet(message.text)}`,
+    `: ${snippet(messageSummary(message))}`,
   );
   replyBar.hidden = false;
   input.focus();
@@ -54,7 +57,7 @@ $("#reply-cancel").addEventListener("click", cancelReply);
 
 // --- Sending -------------------------------------------------------------------------------------
 
-function send(text) {
+function send(text, attachments) {
   const clientId = newClientId();
   const replyTo = state.replyTo;
   const node = h(
@@ -63,13 +66,15 @@ function send(text) {
     h(
       "div",
       { class: "bubble" },
-      replyTo && h("div", { class: "quote" }, h("span", { class: "quote-author" }, replyTo.author ? replyTo.author.name : "Deleted account"), h("span", { class: "quote-text" }, snippet(replyTo.text))),
+      replyTo && h("div", { class: "quote" }, h("span", { class: "quote-author" }, replyTo.author ? replyTo.author.name : "Deleted account"), h("span", { class: "quote-text" }, snippet(messageSummary(replyTo)))),
+      attachmentList(attachments),
       h("p", { class: "text" }, text),
       h("div", { class: "meta" }, h("span", { class: "status" }, "Sending…")),
     ),
     h("div", { class: "actions" }),
   );
-  const entry = { clientId, text, replyToId: replyTo ? replyTo.id : null, node, timer: null };
+  const attachmentIds = attachments.map((attachment) => attachment.id);
+  const entry = { clientId, text, replyToId: replyTo ? replyTo.id : null, attachmentIds, node, timer: null };
   state.pending.set(clientId, entry);
   pendingList.append(node);
   if (replyTo) {
@@ -88,6 +93,7 @@ export function transmit(clientId) {
   clearTimeout(entry.timer);
   const frame = { type: "message.send", ref: clientId, chat_id: chatId, text: entry.text, client_id: clientId };
   if (entry.replyToId !== null) frame.reply_to_id = entry.replyToId;
+  if (entry.attachmentIds.length) frame.attachment_ids = entry.attachmentIds;
   if (!socket.send(frame)) {
     pendingStatus(entry, "Waiting for the connection…");
     return;
@@ -113,8 +119,15 @@ function dropPending(clientId) {
 composer.addEventListener("submit", (event) => {
   event.preventDefault();
   const text = input.value.trim();
-  if (!text || !canPost()) return;
-  send(text);
+  if (!canPost()) return;
+  if (uploadsBusy()) {
+    holdSend();
+    return;
+  }
+  const attachments = readyAttachments();
+  if (!text && !attachments.length) return;
+  send(text, attachments);
+  clearUploads();
   input.value = "";
   input.focus();
 });

@@ -4,6 +4,7 @@
 // with the same drawing (room-thread.js).
 
 import { $, avatar, fullTime, h, messageTime, timeElement } from "./common.js";
+import { attachmentList, messageSummary } from "./room-attachments.js";
 import { confirmPending, startReply } from "./room-composer.js";
 import { goToMessage } from "./room-history.js";
 import { confirmDelete, startEdit, startReport } from "./room-message-actions.js";
@@ -108,14 +109,18 @@ function menuToggle(node, author) {
 function quote(message) {
   const reply = message.reply_to;
   const quoted = state.messages.get(reply.seq);
-  const gone = reply.text === "" || (quoted !== undefined && quoted.message.deleted);
+  // A message with files and no text quotes as no text too: where the page holds it, its files
+  // stand in for the text. (One the page does not hold shows as gone: the quote cannot tell.)
+  const filesOnly = quoted !== undefined && !quoted.message.text && (quoted.message.attachments || []).length > 0;
+  const gone = (reply.text === "" && !filesOnly) || (quoted !== undefined && quoted.message.deleted);
+  const shown = filesOnly ? messageSummary(quoted.message) : reply.text;
   return h(
     "button",
     { type: "button", class: "quote", "data-focus": "quote", title: "Show the quoted message", onclick: () => goToMessage(reply.seq) },
     h("span", { class: "visually-hidden" }, "Reply to "),
     h("span", { class: "quote-author" }, reply.author ? reply.author.name : "Deleted account"),
     h("span", { class: "visually-hidden" }, ": "),
-    h("span", { class: `quote-text${gone ? " gone" : ""}` }, gone ? "deleted message" : reply.text),
+    h("span", { class: `quote-text${gone ? " gone" : ""}` }, gone ? "deleted message" : shown),
   );
 }
 
@@ -153,6 +158,7 @@ export function fillMessage(entry) {
         { class: "bubble" },
         h("div", { class: `author hue-${Math.abs(Number(message.user_id) || 0) % 8}` }, author),
         message.reply_to && !message.deleted && quote(message),
+        !message.deleted && attachmentList(message.attachments, message),
         h("p", { class: "text" }, message.deleted ? "Message deleted" : messageText(message.text)),
         h(
           "div",

@@ -3,6 +3,7 @@
 // allows them. The list is read again whenever a pin may have changed: it is short.
 
 import { $, api, apiAll, debounce } from "./common.js";
+import { messageSummary } from "./room-attachments.js";
 import { snippet } from "./room-composer.js";
 import { goToMessage } from "./room-history.js";
 import { changeMessage } from "./room-messages.js";
@@ -49,7 +50,7 @@ function renderPins() {
   state.pinIndex = Math.min(state.pinIndex, pins.length - 1);
   const pin = pins[state.pinIndex];
   $("#pinned-label").textContent = pins.length > 1 ? `Pinned ${state.pinIndex + 1} of ${pins.length}` : "Pinned message";
-  $("#pinned-text").textContent = `${pin.author ? pin.author.name : "Deleted account"}: ${snippet(pin.text)}`;
+  $("#pinned-text").textContent = `${pin.author ? pin.author.name : "Deleted account"}: ${snippet(messageSummary(pin))}`;
   nextButton.hidden = pins.length < 2;
   const next = (state.pinIndex + 1) % pins.length;
   nextButton.setAttribute("aria-label", `Next pinned message, ${next + 1} of ${pins.length}`);

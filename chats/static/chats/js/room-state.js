@@ -31,7 +31,7 @@ export const state = {
   replyTo: null, // the Message the main composer quotes
   pins: [], // pinned Messages, most recently pinned first
   pinIndex: 0, // which of them the pinned bar shows
-  pending: new Map(), // client id -> {text, node, timer}
+  pending: new Map(), // client id -> {text, attachmentIds, node, timer}
   oldest: Infinity, // the lowest seq loaded
   top: 0, // every message from `oldest` to `top` is loaded
   serverLastSeq: 0, // the highest seq the server has told of
@@ -66,6 +66,17 @@ export function scrollToBottom() {
   state.newBelow = 0;
   $("#jump").hidden = true;
 }
+
+// What shows after the room was scrolled to its newest message (the pinned bar, "seen by", an
+// image that loads, the keyboard on a phone) keeps that message in view, as long as the reader
+// was there: at the last scroll, near the bottom.
+let keptAtBottom = true;
+scroller.addEventListener("scroll", () => { keptAtBottom = nearBottom(); }, { passive: true });
+const keepAtBottom = new ResizeObserver(() => {
+  if (keptAtBottom) scroller.scrollTop = scroller.scrollHeight;
+});
+keepAtBottom.observe(scroller);
+keepAtBottom.observe(list);
 
 export function setTitle() {
   const name = $("#room-title").textContent;

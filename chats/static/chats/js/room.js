@@ -1,9 +1,10 @@
 // A chat room: history that loads older messages on scroll, live messages over the socket, a
 // composer whose messages show at once as pending until their ack, typing, read markers, edits
 // and deletes, quoted replies and threads, reactions, mentions, pins, "seen by", members with
-// presence, scheduled messages.
+// presence, scheduled messages, files (uploaded from the composer, shown in their messages).
 
 import { $, api, apiAll } from "./common.js";
+import { setFreshFor } from "./room-attachments.js";
 import { fillScreen, renderEdge } from "./room-history.js";
 import { applyChat, setMembers } from "./room-members.js";
 import { placeMessage } from "./room-messages.js";
@@ -21,6 +22,7 @@ window.chatDebug = {
     state.syncLimit = limit;
   },
   seqs: () => [...list.children].map((node) => Number(node.dataset.seq)),
+  attachmentsFreshFor: setFreshFor,
 };
 
 async function start() {
