@@ -11,12 +11,13 @@ LISTEN_BACKLOG ?= 4096
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: bench-auth help install install-dev run stack bench bench-quick test soak catch-up-property lint format check clean
+.PHONY: bench-auth help install install-dev run stack stack-tls bench bench-quick test soak catch-up-property lint format check clean
 
 help:
 	@echo "make run     set up and serve the product on http://$(HOST):$(PORT) (SQLite, no servers needed)"
 	@echo "make test    run the whole suite (uses PostgreSQL/Redis/RabbitMQ when their URLs are set)"
 	@echo "make stack   web, Celery worker and beat with honcho, on DATABASE_URL/REDIS_URL/CELERY_BROKER_URL"
+	@echo "make stack-tls  the same behind nginx with TLS on https://localhost:8443, WEB_PROCESSES daphnes"
 	@echo "make bench   benchmarks against this machine's ceilings (bench-quick: a short run)"
 	@echo "make lint    ruff, ruff format --check, mypy and makemigrations --check"
 	@echo "make format  apply ruff's fixes and formatting"
@@ -61,6 +62,13 @@ stack: install-dev
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/honcho start
+
+# The production shape (deploy/README.md): nginx terminating TLS (a self-signed certificate made
+# at start, or TLS_CERT/TLS_KEY) in front of WEB_PROCESSES daphnes (2), a Celery worker and beat,
+# on DATABASE_URL/REDIS_URL/CELERY_BROKER_URL, which must be set. Needs nginx (apt-get install
+# nginx). `make stack-tls WEB_PROCESSES=4 SERVER_NAME=chat.example.com`.
+stack-tls: install-dev
+	BIN=$(BIN) deploy/stack.sh
 
 # Benchmarks need PostgreSQL, Redis and RabbitMQ on 127.0.0.1 and a quiet machine.
 $(VENV)/.installed-bench: bench/requirements.txt requirements-dev.txt | $(BIN)/python
