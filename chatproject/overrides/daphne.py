@@ -6,8 +6,11 @@ HTTPFactory.buildProtocol setting `requestFactory = WebRequest` on Twisted's HTT
 Twisted's Request.gotLength and handleContentChunk seeing the body before daphne queues it;
 daphne's WebSocketFactory.protocol naming the protocol class it instantiates; WebSocketProtocol's
 serverSend, onMessage, application_queue and maxMessagePayloadSize; autobahn's state constants,
-sendPreparedMessage and dropConnection; and daphne handing an application
-`functools.partial(Server.handle_reply, protocol)` as its send. tests/overrides checks each.
+sendPreparedMessage and dropConnection; daphne handing an application
+`functools.partial(Server.handle_reply, protocol)` as its send; WebRequest.process queueing the
+body from `content` after create_application, whose body BodyOnDemandServer repeats; and the
+command line building its server from CommandLineInterface.server_class after loading the
+application. tests/overrides checks each.
 """
 
 import asyncio
@@ -20,7 +23,9 @@ from typing import Any
 
 from autobahn.websocket.protocol import PreparedMessage
 from daphne import http_protocol
+from daphne.cli import CommandLineInterface
 from daphne.http_protocol import WebRequest
+from daphne.server import Server
 from daphne.ws_protocol import WebSocketFactory, WebSocketProtocol
 from twisted.web import http
 
@@ -164,15 +169,66 @@ class SharedFrames:
         return await self.app(scope, receive, send)
 
 
+# The request body goes to the application in pieces of this size, one when it asks for it.
+BODY_CHUNK_BYTES = 256 * 1024
+
+
+class BodyOnDemand(asyncio.Queue[dict[str, Any]]):
+    """An HTTP application's receive: its request's body read from the file Twisted kept it in,
+    a chunk each time the application asks, then daphne's own messages (a disconnect).
+
+    daphne reads the whole body into the queue in 8 KiB messages before the application reads
+    any: 20 concurrent 25 MiB uploads grew each of two server processes by 700 MB, which the
+    allocator then kept (bench/README.md, scenario 8). Here the body waits on disk (Twisted
+    spools one over 100 KB to a temporary file) and goes over as the application reads it."""
+
+    def __init__(self, request: "BoundedWebRequest") -> None:
+        super().__init__()
+        self.request = request
+
+    async def get(self) -> dict[str, Any]:
+        body = self.request.body_file
+        if body is None or body.closed:
+            return await super().get()
+        chunk = body.read(BODY_CHUNK_BYTES)
+        more_body = len(chunk) == BODY_CHUNK_BYTES
+        if not more_body:
+            self.request.body_file = None
+        return {"type": "http.request", "body": chunk, "more_body": more_body}
+
+    def put_nowait(self, message: dict[str, Any]) -> None:
+        if message["type"] == "http.request":  # daphne's, of the empty stand-in: get() has it
+            return
+        super().put_nowait(message)
+
+
+class BodyOnDemandServer(Server):
+    def create_application(self, protocol: Any, scope: dict[str, Any]) -> Any:
+        """daphne's, with the HTTP application's receive reading the body on demand."""
+        if not isinstance(protocol, BoundedWebRequest):
+            return super().create_application(protocol, scope)
+        queue = BodyOnDemand(protocol)
+        scope.setdefault("asgi", {"version": "3.0"})
+        instance = self.application(
+            scope=scope, receive=queue.get, send=functools.partial(self.handle_reply, protocol)
+        )
+        if protocol not in self.connections:
+            return None
+        self.connections[protocol]["application_instance"] = asyncio.ensure_future(instance)
+        return queue
+
+
 class BoundedWebRequest(WebRequest):
     """Refuses a body over its path's limit (chatproject.paths.body_max_bytes: an upload's is
     larger) with 413 before daphne reads it (security
     review finding 7: a 96 MiB POST got its 413 only after daphne had queued all of it for the
     application, and the process grew by about 100 MB). A Content-Length over the limit is
     answered at once; a chunked body is cut where it passes the limit. Either way the connection
-    closes, so the rest of the body is never read."""
+    closes, so the rest of the body is never read. A body within the limit goes to the
+    application as it reads it (BodyOnDemand)."""
 
     body_refused = False
+    body_file: Any = None
 
     def gotLength(self, length: int | None) -> None:  # noqa: N802 - Twisted's names
         self.body_received = 0
@@ -197,6 +253,8 @@ class BoundedWebRequest(WebRequest):
     def process(self) -> Any:
         if self.body_refused:  # the rest of the body came in the same read: answered already
             return None
+        # daphne queues what `content` holds; the application reads the body from body_file.
+        self.body_file, self.content = self.content, io.BytesIO()
         return super().process()
 
     def connectionLost(self, reason: Any) -> None:  # noqa: N802
@@ -220,7 +278,9 @@ class BoundedWebRequest(WebRequest):
 
 
 def install() -> None:
-    """Make daphne build every HTTP request with BoundedWebRequest and every WebSocket
-    connection with BoundedWebSocketProtocol."""
+    """Make daphne build every HTTP request with BoundedWebRequest, every WebSocket connection
+    with BoundedWebSocketProtocol, and its server (from the command line, which loads the
+    application first) as BodyOnDemandServer."""
     http_protocol.WebRequest = BoundedWebRequest  # buildProtocol reads it
     WebSocketFactory.protocol = BoundedWebSocketProtocol
+    CommandLineInterface.server_class = BodyOnDemandServer

@@ -6,7 +6,9 @@ shapes fails here, naming the override to revisit, instead of misbehaving in pro
 
 import asyncio
 import inspect
+import io
 import logging
+from types import SimpleNamespace
 
 import pytest
 from asgiref.sync import SyncToAsync, sync_to_async
@@ -16,6 +18,7 @@ from channels.exceptions import ChannelFull
 from channels.layers import InMemoryChannelLayer
 from channels_redis.core import RedisChannelLayer
 from daphne import http_protocol
+from daphne.cli import CommandLineInterface
 from daphne.server import Server
 from daphne.ws_protocol import WebSocketFactory, WebSocketProtocol
 from django.core.handlers.asgi import ASGIHandler
@@ -75,6 +78,42 @@ def test_daphne_s_protocol_has_what_the_bounded_protocol_overrides_and_reads() -
     for name in ("sendPreparedMessage", "dropConnection", "STATE_CLOSING", "STATE_CLOSED"):
         assert hasattr(AutobahnProtocol, name), name
     assert "maxMessagePayloadSize" in source(AutobahnProtocol)
+
+
+def test_daphne_queues_the_body_from_content_once_it_has_made_the_application() -> None:
+    """BoundedWebRequest.process hands daphne an empty `content` and keeps the body for
+    BodyOnDemand; BodyOnDemandServer.create_application is daphne's but for the queue."""
+    (web_request,) = daphne.BoundedWebRequest.__bases__  # daphne's, whatever install() did
+    process = source(web_request.process)
+    assert process.index("self.server.create_application") < process.index(
+        "self.content.read(buffer_size)"
+    )
+    assert "self.application_queue.put_nowait(payload)" in process
+    create = source(Server.create_application)
+    for line in ("input_queue = asyncio.Queue()", "receive=input_queue.get", "return input_queue"):
+        assert line in create, line
+
+
+def test_daphne_s_command_line_builds_its_server_after_loading_the_application() -> None:
+    run = source(CommandLineInterface.run)
+    assert run.index("self.load_asgi_app(") < run.index("self.server = self.server_class(")
+    daphne.install()
+    assert CommandLineInterface.server_class is daphne.BodyOnDemandServer
+
+
+async def test_body_on_demand_reads_the_body_a_chunk_at_a_time_then_daphne_s_messages() -> None:
+    body = bytes(range(256)) * 2400  # 600 KiB: two whole chunks and a part
+    request = SimpleNamespace(body_file=io.BytesIO(body))
+    queue = daphne.BodyOnDemand(request)  # type: ignore[arg-type]
+    queue.put_nowait({"type": "http.request", "body": b"", "more_body": False})  # daphne's own
+    queue.put_nowait({"type": "http.disconnect"})
+
+    messages = [await queue.get() for _ in range(4)]
+
+    assert [len(m.get("body", b"")) for m in messages] == [262144, 262144, 90112, 0]
+    assert [m.get("more_body") for m in messages] == [True, True, False, None]
+    assert b"".join(m.get("body", b"") for m in messages) == body
+    assert messages[-1] == {"type": "http.disconnect"}
 
 
 # --- Django (chatproject/overrides/django.py and postgresql/) ------------------------------------
