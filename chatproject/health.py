@@ -17,17 +17,25 @@ def _database() -> None:
 
 
 def _channel_layer() -> None:
+    """A PING to Redis as the cache reaches it: behind Sentinel, to the master it names."""
     if settings.REDIS_URL:
         import redis
+        from django.utils.module_loading import import_string
 
         timeout = settings.BROKER_HEALTH_TIMEOUT
-        client = redis.Redis.from_url(
-            settings.REDIS_URL, socket_timeout=timeout, socket_connect_timeout=timeout
-        )
+        options = {
+            **settings.REDIS_CACHE_OPTIONS,
+            "socket_timeout": timeout,
+            "socket_connect_timeout": timeout,
+        }
+        pool_class = import_string(options.pop("pool_class", "redis.ConnectionPool"))
+        pool = pool_class.from_url(settings.REDIS_URL, **options)
+        client = redis.Redis(connection_pool=pool)
         try:
             client.ping()
         finally:
             client.close()
+            pool.disconnect()
 
 
 def _broker() -> None:

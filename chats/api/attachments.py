@@ -156,7 +156,8 @@ def attachment_file_response(
         )
     inline = content_type != files.UNKNOWN_TYPE
     response: HttpResponse | FileResponse
-    if settings.ATTACHMENT_ACCEL_REDIRECT:  # the proxy sends the bytes from its own location
+    # The proxy sends the bytes from its own location: the filesystem store's directory.
+    if settings.ATTACHMENT_ACCEL_REDIRECT and settings.ATTACHMENT_STORAGE == "filesystem":
         response = HttpResponse(content_type=content_type)
         response["X-Accel-Redirect"] = settings.ATTACHMENT_ACCEL_REDIRECT + key
         response["Content-Disposition"] = content_disposition_header(not inline, name) or ""
