@@ -3,7 +3,8 @@ many sockets.
 
 Written against daphne 4.2.3, autobahn 26.11.1 and Twisted 26.10.0. It relies on: daphne's
 HTTPFactory.buildProtocol setting `requestFactory = WebRequest` on Twisted's HTTPChannel, and
-Twisted's Request.gotLength and handleContentChunk seeing the body before daphne queues it;
+Twisted's Request.gotLength and handleContentChunk seeing the body before daphne queues it, and
+its parsePOSTFormSubmission switch;
 daphne's WebSocketFactory.protocol naming the protocol class it instantiates; WebSocketProtocol's
 serverSend, onMessage, application_queue and maxMessagePayloadSize; autobahn's state constants,
 sendPreparedMessage and dropConnection; daphne handing an application
@@ -178,9 +179,9 @@ class BodyOnDemand(asyncio.Queue[dict[str, Any]]):
     a chunk each time the application asks, then daphne's own messages (a disconnect).
 
     daphne reads the whole body into the queue in 8 KiB messages before the application reads
-    any: 20 concurrent 25 MiB uploads grew each of two server processes by 700 MB, which the
-    allocator then kept (bench/README.md, scenario 8). Here the body waits on disk (Twisted
-    spools one over 100 KB to a temporary file) and goes over as the application reads it."""
+    any: 23 MiB in 2,958 blocks for a 25 MiB upload, at once (bench/README.md, scenario 8).
+    Here the body waits on disk (Twisted spools one over 100 KB to a temporary file) and goes
+    over as the application reads it."""
 
     def __init__(self, request: "BoundedWebRequest") -> None:
         super().__init__()
@@ -229,6 +230,13 @@ class BoundedWebRequest(WebRequest):
 
     body_refused = False
     body_file: Any = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Twisted would parse a form or multipart body into `args` (which daphne never reads) on
+        # the event loop, holding several copies of it: a 25 MiB upload took the process from
+        # 112 to 448 MiB and stalled it for 1.5 s; 90% of an upload's CPU (bench/README.md,
+        # scenario 8). Django parses the body itself, as a stream.
+        super().__init__(*args, parsePOSTFormSubmission=False, **kwargs)
 
     def gotLength(self, length: int | None) -> None:  # noqa: N802 - Twisted's names
         self.body_received = 0

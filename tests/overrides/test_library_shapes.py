@@ -80,6 +80,13 @@ def test_daphne_s_protocol_has_what_the_bounded_protocol_overrides_and_reads() -
     assert "maxMessagePayloadSize" in source(AutobahnProtocol)
 
 
+def test_twisted_parses_a_form_body_only_when_asked_and_daphne_passes_its_arguments_on() -> None:
+    assert "parsePOSTFormSubmission" in inspect.signature(TwistedRequest.__init__).parameters
+    assert "self._parsePOSTFormSubmission" in source(TwistedRequest.requestReceived)
+    (web_request,) = daphne.BoundedWebRequest.__bases__
+    assert "http.Request.__init__(self, *args, **kwargs)" in source(web_request.__init__)
+
+
 def test_daphne_queues_the_body_from_content_once_it_has_made_the_application() -> None:
     """BoundedWebRequest.process hands daphne an empty `content` and keeps the body for
     BodyOnDemand; BodyOnDemandServer.create_application is daphne's but for the queue."""
