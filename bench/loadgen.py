@@ -16,6 +16,7 @@ it is asked for).
 
 import asyncio
 import json
+import os
 import resource
 import time
 from collections.abc import AsyncIterator
@@ -231,6 +232,11 @@ async def _http_get(
     """One keep-alive HTTP/1.1 GET; returns the status code and the body."""
     writer.write(request)
     await writer.drain()
+    return await _http_answer(reader)
+
+
+async def _http_answer(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+    """An HTTP/1.1 answer's status code and body (one with a Content-Length)."""
     head = await reader.readuntil(b"\r\n\r\n")
     status = int(head.split(b" ", 2)[1])
     length = 0
@@ -643,3 +649,76 @@ def event_counts(url: str, tokens: list[str], expected: int, ready: Any, out: An
         }
 
     out.put(asyncio.run(main()))
+
+
+# What an upload writes at a time: the client streams its body with back-pressure (drain after
+# each), never holding more than this and the transport's buffer beyond the file's bytes.
+UPLOAD_CHUNK = 256 * 1024
+
+
+async def _upload(
+    port: int, token: str, chat_id: int, n: int, data: bytes, start: float
+) -> dict[str, Any]:
+    """One multipart/form-data POST of `data` as the field `file`, written in UPLOAD_CHUNK pieces
+    as the socket takes them, over a connection of its own. Times from `start` (when all the
+    uploads began) to the last byte written and to the answer read."""
+    boundary = f"bench-upload-{n:04d}-{time.time_ns():x}"
+    part_head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file";'
+        f' filename="bench-{n}.bin"\r\nContent-Type: application/octet-stream\r\n\r\n'
+    ).encode()
+    part_tail = f"\r\n--{boundary}--\r\n".encode()
+    length = len(part_head) + len(data) + len(part_tail)
+    head = (
+        f"POST /api/chats/{chat_id}/attachments/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        f"Authorization: Bearer {token}\r\n"
+        f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
+        f"Content-Length: {length}\r\nConnection: close\r\n\r\n"
+    ).encode()
+    result: dict[str, Any] = {"n": n}
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(head + part_head)
+        view = memoryview(data)
+        for offset in range(0, len(data), UPLOAD_CHUNK):
+            writer.write(view[offset : offset + UPLOAD_CHUNK])
+            await writer.drain()
+        writer.write(part_tail)
+        await writer.drain()
+        result["sent_s"] = time.time() - start
+        async with asyncio.timeout(600):
+            status, body = await _http_answer(reader)
+        result |= {"status": status, "seconds": time.time() - start}
+        if status == 201:
+            answer = orjson.loads(body)
+            result |= {"size": answer["size"], "content_type": answer["content_type"]}
+        else:
+            result["error"] = f"{status}: {body[:200]!r}"
+        writer.close()
+    except Exception as error:
+        result["error"] = f"{error.__class__.__name__}: {error}"[:300]
+    return result
+
+
+def uploads(
+    port: int, jobs: list[tuple[str, int]], size: int, ready: Any, go: Any, out: Any
+) -> None:
+    """Each job (token, chat_id) uploads `size` random bytes (the same in every upload of this
+    process, random so that nothing takes them for an image), all at once: made ready, it sets
+    `ready`, then starts every upload at the time `go` gives."""
+    data = os.urandom(size)
+    ready.set()
+    start = go.get()
+
+    async def main() -> list[dict[str, Any]]:
+        await asyncio.sleep(max(0.0, start - time.time()))
+        return await asyncio.gather(
+            *(
+                _upload(port, token, chat_id, n, data, start)
+                for n, (token, chat_id) in enumerate(jobs)
+            )
+        )
+
+    cpu_start = cpu_seconds()
+    results = asyncio.run(main())
+    out.put({"uploads": results, "cpu_seconds": cpu_seconds() - cpu_start})

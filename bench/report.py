@@ -19,6 +19,10 @@ TARGETS = {
     "idle_sockets_mib": 1536,
     "storm_seconds": 20.0,
     "catch_up_p99_ms": 200.0,
+    # Memory flat under concurrent uploads: what a server that streams them to disk holds per
+    # upload, Django's in-memory spool of a body (FILE_UPLOAD_MAX_MEMORY_SIZE, 2.5 MiB) and its
+    # buffers, never the file (25 MiB).
+    "upload_rss_growth_mib_per_upload": 4.0,
 }
 
 # The ways scenario 6 brings a client up to date, as the report names them.
@@ -226,7 +230,63 @@ def summary(results: dict[str, Any]) -> list[str]:
                 for way in ("socket", "rest")
             ),
         )
+    if any("uploads" in s for s in servers):
+        uploads = [s.get("uploads") for s in servers]
+        first = next(u for u in uploads if u)
+        disk = first["disk_ceiling"]
+        row(
+            f"8. {first['uploads']} concurrent uploads of {first['bytes_each'] / 2**20:.0f} MiB:"
+            " MiB/s; server RSS growth per upload",
+            f"memory flat (<= {TARGETS['upload_rss_growth_mib_per_upload']:g} MiB per upload)",
+            [
+                f"{u['mib_per_s']} MiB/s, {u['complete']} of {u['uploads']} stored;"
+                f" +{u['rss_growth_mib_per_upload']} MiB per upload"
+                if u
+                else "-"
+                for u in uploads
+            ],
+            f"disk {disk['page_cache_mib_per_s']:,} MiB/s to the page cache,"
+            f" {disk['fsynced_mib_per_s']:,} fsynced",
+            all(
+                u["complete"] == u["uploads"]
+                and u["rss_growth_mib_per_upload"] <= TARGETS["upload_rss_growth_mib_per_upload"]
+                for u in uploads
+                if u
+            ),
+        )
     return lines
+
+
+def _uploads_section(u: dict[str, Any]) -> list[str]:
+    rss, disk = u["server_rss_mib"], u["disk_ceiling"]
+    seconds, sent = u["upload_seconds"], u["body_sent_seconds"]
+    return [
+        "",
+        f"### 8. Uploads: {u['uploads']} at once, {u['bytes_each']:,} bytes each",
+        "",
+        f"{u['uploads']} users each POST a file of random bytes to"
+        " `/api/chats/{id}/attachments/` at the same instant, streamed by"
+        f" {u['client_processes']} client processes (one per server process). Times run from that"
+        " instant. The servers' resident memory is sampled every 20 ms"
+        f" ({rss['samples']} samples) and their VmHWM read before and after.",
+        "",
+        f"- {u['complete']} of {u['uploads']} answered 201 with the right size"
+        f" (statuses {u['statuses']}), {u['stored_files_of_the_right_size']} files of the right"
+        f" size stored; errors: {'; '.join(u['errors']) or 'none'}",
+        f"- all in {u['seconds_all']} s: {u['mib_per_s']} MiB/s; each upload p50"
+        f" {seconds['p50']} s, max {seconds['max']} s (its body all sent at p50 {sent['p50']} s,"
+        f" max {sent['max']} s)",
+        f"- server RSS {rss['before']:,} MiB before, {rss['peak']:,} MiB at the peak,"
+        f" {rss['after']:,} MiB after: +{u['rss_growth_mib_per_upload']} MiB per concurrent upload,"
+        f" {u['rss_kept_mib_after']} MiB kept (per process: before {rss['per_process_before']},"
+        f" peak {rss['per_process_peak']}, after {rss['per_process_after']})",
+        f"- server CPU {u['server_cpu_s']} s, {u['server_cpu_ms_per_mib']} ms per MiB;"
+        f" load generator {u['load_generator_cpu_s']} s",
+        f"- ceiling, the same {disk['mib']:,} MiB written to the same directory without the"
+        f" server: {disk['page_cache_mib_per_s']:,} MiB/s to the page cache"
+        f" ({disk['page_cache_seconds']} s), {disk['fsynced_mib_per_s']:,} MiB/s fsynced"
+        f" ({disk['fsynced_seconds']} s)",
+    ]
 
 
 def _catch_up_section(c: dict[str, Any]) -> list[str]:
@@ -395,6 +455,8 @@ def markdown(results: dict[str, Any], stamp: str) -> str:
             lines += _catch_up_section(server["catch_up"])
         if "busy_chat_writes" in server:
             lines += _busy_chat_section(server["busy_chat_writes"])
+        if "uploads" in server:
+            lines += _uploads_section(server["uploads"])
         for name, profile in server.get("profiles", {}).items():
             lines += [
                 "",

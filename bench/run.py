@@ -1,7 +1,7 @@
 """The benchmark harness: the full stack on this machine, open-loop load from separate processes,
 and the machine's raw ceilings measured in the same run.
 
-    python bench/run.py            # make bench: all seven scenarios, on daphne and on uvicorn
+    python bench/run.py            # make bench: all eight scenarios, on daphne and on uvicorn
     python bench/run.py --quick    # make bench-quick: smaller and shorter, daphne only
 
 It needs PostgreSQL, Redis and RabbitMQ on 127.0.0.1 (as in CI), creates its own database
@@ -17,8 +17,11 @@ import multiprocessing
 import os
 import queue
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -44,9 +47,15 @@ SPAWN = multiprocessing.get_context("spawn")
 APPLICATION = os.environ.get("BENCH_APPLICATION", "chatproject.asgi:application")
 # What "sustained" means in the fan-out scenario: every delivery, in order, p99 within this.
 SUSTAINED_P99_MS = 100.0
-SCENARIOS = {1, 2, 3, 4, 5, 6, 7}
+SCENARIOS = {1, 2, 3, 4, 5, 6, 7, 8}
 # The ways a client comes up to date in the catch-up scenario, each run once per round.
 CATCH_UP_WAYS = ("socket", "rest", "full")
+# Where the servers store uploads (ATTACHMENT_ROOT): a temporary directory of the run's own, made
+# and removed by main(), never the repository's var/attachments.
+attachment_root: Path | None = None
+# Scenario 8's file: just under ATTACHMENT_MAX_BYTES (25 MiB), random bytes (no image).
+UPLOAD_BYTES = 25 * 1024 * 1024 - 1024
+MIB = 1024 * 1024
 
 
 def bench_env() -> dict[str, str]:
@@ -66,9 +75,13 @@ def bench_env() -> dict[str, str]:
         "THROTTLE_MESSAGE_SEND": "1000000/min",
         "THROTTLE_READ": "1000000/min",
         "THROTTLE_REACTION": "1000000/min",
+        # Each upload is by a user of its own all the same; a run right after another must not
+        # meet the previous run's counts (user ids start again in a fresh database).
+        "THROTTLE_UPLOAD": "1000000/hour",
         "WS_MESSAGE_RATE": "100000,100000",
         "WS_FRAME_RATE": "100000,100000",
         "LOG_LEVEL": "WARNING",
+        **({"ATTACHMENT_ROOT": str(attachment_root)} if attachment_root else {}),
     }
 
 
@@ -144,11 +157,7 @@ class Servers:
         self.urls = [f"ws://127.0.0.1:{port}{ws_path}" for port in ports]
 
     def rss_mib(self) -> float:
-        total_kib = 0
-        for process in self.processes:
-            status = Path(f"/proc/{process.pid}/status").read_text()
-            total_kib += int(re.search(r"VmRSS:\s+(\d+)", status).group(1))  # type: ignore[union-attr]
-        return total_kib / 1024
+        return sum(status_kib(process.pid, "VmRSS") for process in self.processes) / 1024
 
     def wait_idle(self, timeout: float = 300) -> float:
         """Waits until the servers use under a quarter of a core (what thousands of idle sockets'
@@ -167,6 +176,41 @@ class Servers:
         """User and system CPU of the server processes so far: CPU per delivery or request is
         the figure a busy machine (or a busy load generator) disturbs least."""
         return sum(cpu_ticks(process.pid) for process in self.processes) / os.sysconf("SC_CLK_TCK")
+
+
+def status_kib(pid: int, field: str) -> int:
+    """A field of /proc/<pid>/status in KiB: VmRSS (resident now), VmHWM (its peak so far)."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(rf"{field}:\s+(\d+)", status).group(1))  # type: ignore[union-attr]
+
+
+class MemoryPeak:
+    """Samples the resident memory (VmRSS) of processes every `interval` seconds in a thread
+    while the block runs: the peak of each, and of their sum at one instant."""
+
+    def __init__(self, pids: list[int], interval: float = 0.02) -> None:
+        self.pids, self.interval = pids, interval
+        self.peak_kib = dict.fromkeys(pids, 0)
+        self.peak_total_kib = self.samples = 0
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self.sample, daemon=True)
+
+    def sample(self) -> None:
+        while not self.stopped.is_set():
+            now = {pid: status_kib(pid, "VmRSS") for pid in self.pids}
+            for pid, kib in now.items():
+                self.peak_kib[pid] = max(self.peak_kib[pid], kib)
+            self.peak_total_kib = max(self.peak_total_kib, sum(now.values()))
+            self.samples += 1
+            self.stopped.wait(self.interval)
+
+    def __enter__(self) -> "MemoryPeak":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stopped.set()
+        self.thread.join()
 
 
 def cpu_ticks(pid: int) -> int:
@@ -206,9 +250,7 @@ class Stack(Servers):
         ports = [18100 + n for n in range(count)]
         command = SERVER_COMMANDS[kind]
         servers = [
-            start(
-                [arg.format(port=port) for arg in command] + ["chatproject.asgi:application"], port
-            )
+            start([arg.format(port=port) for arg in command] + [APPLICATION], port)
             for port in ports
         ]
         super().__init__(servers, ports, "/ws/")
@@ -641,6 +683,143 @@ def catch_up(stack: Stack, changes: int, history_count: int, rounds: int) -> dic
     return row
 
 
+def uploads(stack: Stack, count: int) -> dict[str, Any]:
+    """`count` users of one chat each upload a file of UPLOAD_BYTES at the same instant, spread
+    over the server processes, one client process per server streaming its share of the bodies.
+    The servers' resident memory is sampled throughout (and their VmHWM read before and after):
+    a server that streams uploads to disk holds a buffer per upload, not the file. Then the
+    ceiling: the same bytes written to the same directory, without the server."""
+    assert attachment_root is not None  # noqa: S101 - main() makes it before any scenario
+    seeded = seed("chats", "1", str(count), "uploads")["chats"][0]
+    jobs = [(token, seeded["chat_id"]) for token in seeded["tokens"]]
+    clients = min(count, len(stack.ports))
+    out = SPAWN.Queue()
+    ready = [SPAWN.Event() for _ in range(clients)]
+    go = [SPAWN.Queue() for _ in range(clients)]
+    processes = [
+        spawn(loadgen.uploads, stack.ports[n], jobs[n::clients], UPLOAD_BYTES, ready[n], go[n], out)
+        for n in range(clients)
+    ]
+    for event in ready:
+        event.wait(120)
+    os.sync()  # nothing written before (the seeding) is flushed during the uploads
+    stack.wait_idle()
+    pids = [process.pid for process in stack.processes]
+    before = {pid: status_kib(pid, "VmRSS") for pid in pids}
+    hwm_before = {pid: status_kib(pid, "VmHWM") for pid in pids}
+    cpu_start = stack.cpu_seconds()
+    with MemoryPeak(pids) as peak:
+        start = time.time() + 0.5
+        for queue_ in go:
+            queue_.put(start)
+        results = collect(out, clients, 900, processes)
+    server_cpu = stack.cpu_seconds() - cpu_start
+    hwm_after = {pid: status_kib(pid, "VmHWM") for pid in pids}
+    stack.wait_idle()
+    after = {pid: status_kib(pid, "VmRSS") for pid in pids}
+    done = [upload for result in results for upload in result["uploads"]]
+    good = [u for u in done if u.get("status") == 201 and u.get("size") == UPLOAD_BYTES]
+    statuses: dict[str, int] = {}
+    for upload in done:
+        key = str(upload.get("status", "failed"))
+        statuses[key] = statuses.get(key, 0) + 1
+    # The store keeps a chat's files under its id; they go once counted (a run's second kind of
+    # server, on a fresh database, makes a chat of the same id).
+    chat_files = attachment_root / str(seeded["chat_id"])
+    stored = [path.stat().st_size for path in chat_files.glob("*") if path.is_file()]
+    seconds = sorted(u["seconds"] for u in good)
+    sent = sorted(u["sent_s"] for u in good)
+    wall = max(seconds) if seconds else None
+    # A process's peak: what the sampler saw, or its VmHWM if that rose past it in between.
+    peak_kib = {
+        pid: max(peak.peak_kib[pid], hwm_after[pid] if hwm_after[pid] > hwm_before[pid] else 0)
+        for pid in pids
+    }
+    peak_total_kib = max(peak.peak_total_kib, sum(before.values()))
+    row: dict[str, Any] = {
+        "uploads": count,
+        "bytes_each": UPLOAD_BYTES,
+        "server_processes": len(pids),
+        "client_processes": clients,
+        "statuses": statuses,
+        "complete": len(good),
+        "errors": sorted({u["error"] for u in done if "error" in u})[:5],
+        "stored_files": len(stored),
+        "stored_files_of_the_right_size": sum(size == UPLOAD_BYTES for size in stored),
+        "seconds_all": round(wall, 2) if wall else None,
+        "mib_per_s": round(len(good) * UPLOAD_BYTES / MIB / wall, 1) if wall else None,
+        "upload_seconds": {
+            "p50": round(seconds[len(seconds) // 2], 2) if seconds else None,
+            "min": round(seconds[0], 2) if seconds else None,
+            "max": round(seconds[-1], 2) if seconds else None,
+        },
+        # When the client had written the whole body: the server takes it as fast as it comes,
+        # and answers once it has parsed and stored it.
+        "body_sent_seconds": {
+            "p50": round(sent[len(sent) // 2], 2) if sent else None,
+            "max": round(sent[-1], 2) if sent else None,
+        },
+        "server_rss_mib": {
+            "before": round(sum(before.values()) / 1024, 1),
+            "peak": round(peak_total_kib / 1024, 1),
+            "after": round(sum(after.values()) / 1024, 1),
+            "per_process_before": [round(before[pid] / 1024, 1) for pid in pids],
+            "per_process_peak": [round(peak_kib[pid] / 1024, 1) for pid in pids],
+            "per_process_after": [round(after[pid] / 1024, 1) for pid in pids],
+            "per_process_hwm_before": [round(hwm_before[pid] / 1024, 1) for pid in pids],
+            "per_process_hwm_after": [round(hwm_after[pid] / 1024, 1) for pid in pids],
+            "samples": peak.samples,
+        },
+        "rss_growth_mib_per_upload": round(
+            (peak_total_kib - sum(before.values())) / 1024 / count, 2
+        ),
+        "rss_kept_mib_after": round((sum(after.values()) - sum(before.values())) / 1024, 1),
+        "server_cpu_s": round(server_cpu, 2),
+        "server_cpu_ms_per_mib": round(
+            1000 * server_cpu / max(1.0, len(good) * UPLOAD_BYTES / MIB), 2
+        ),
+        "load_generator_cpu_s": round(sum(result["cpu_seconds"] for result in results), 2),
+    }
+    row["disk_ceiling"] = ceiling_disk(attachment_root / "ceiling", count, UPLOAD_BYTES)
+    shutil.rmtree(chat_files, ignore_errors=True)
+    return row
+
+
+def ceiling_disk(directory: Path, count: int, size: int) -> dict[str, float]:
+    """The same bytes as the uploads (`count` files of `size`) written into the same file system
+    in 1 MiB writes, one file after another, without the server: the time to hand them to the
+    page cache (what the server does: neither daphne nor Django syncs an upload), and with every
+    file fsynced (to the disk itself). The files go again afterwards."""
+    directory.mkdir(parents=True, exist_ok=True)
+    block = os.urandom(MIB)
+    os.sync()
+    started = time.perf_counter()
+    paths = []
+    for n in range(count):
+        path = directory / f"file-{n}"
+        with path.open("wb") as file:
+            for offset in range(0, size, MIB):
+                file.write(block[: min(MIB, size - offset)])
+        paths.append(path)
+    written = time.perf_counter() - started
+    for path in paths:
+        descriptor = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+    synced = time.perf_counter() - started
+    shutil.rmtree(directory)
+    total_mib = count * size / MIB
+    return {
+        "mib": round(total_mib, 1),
+        "page_cache_seconds": round(written, 2),
+        "page_cache_mib_per_s": round(total_mib / written),
+        "fsynced_seconds": round(synced, 2),
+        "fsynced_mib_per_s": round(total_mib / synced),
+    }
+
+
 @contextlib.contextmanager
 def profiled(stack: Stack, seconds: int, name: str) -> Iterator[None]:
     """py-spy samples the first server process while the block runs; the collapsed stacks land
@@ -723,7 +902,7 @@ def transport_ceiling(rates: list[float], seconds: float) -> list[dict[str, Any]
 
 
 def server_scenarios(kind: str, args: argparse.Namespace) -> dict[str, Any]:
-    """Scenarios 1 to 4 (and 5 and 6 on daphne) on two server processes of one kind."""
+    """Scenarios 1 to 4, 7 and 8 (and 5 and 6 on daphne) on two server processes of one kind."""
     quick, only = args.quick, args.only
     seconds = 3.0 if quick else 8.0
     results: dict[str, Any] = {"server": kind}
@@ -790,6 +969,13 @@ def server_scenarios(kind: str, args: argparse.Namespace) -> dict[str, Any]:
             results["profiles"] = {
                 name: report.profile_top(RESULTS / f"profile-{name}.txt") for name in profiles
             }
+        if 8 in only:
+            # Last, on server processes started afresh: the heap the uploads leave behind (glibc
+            # keeps what daphne freed) held scenario 5's 1,000 sockets at 0 KiB each in a quick
+            # run, and what earlier scenarios left would hide the uploads' growth the same way.
+            stack.stop()
+            stack = Stack(kind, args.servers)
+            results["uploads"] = uploads(stack, 5 if quick else 20)
     finally:
         stack.stop()
     return results
@@ -811,6 +997,15 @@ def main() -> None:
     )
     args = parser.parse_args()
     args.profile = args.profile and not args.quick
+    global attachment_root
+    attachment_root = Path(tempfile.mkdtemp(prefix="chat-bench-attachments-"))
+    try:
+        measure(args)
+    finally:
+        shutil.rmtree(attachment_root, ignore_errors=True)
+
+
+def measure(args: argparse.Namespace) -> None:
     kinds = [args.server] if args.server else ["daphne"] if args.quick else ["daphne", "uvicorn"]
     if args.only != SCENARIOS:
         for kind in kinds:
