@@ -256,6 +256,7 @@ CELERY_TASK_ROUTES = {
     "chats.tasks.tokens_flush_expired": {"queue": "maintenance"},
     "chats.tasks.idempotency_records_purge": {"queue": "maintenance"},
     "chats.tasks.scheduled_messages_purge": {"queue": "maintenance"},
+    "chats.tasks.attachments_sweep": {"queue": "maintenance"},
 }
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True

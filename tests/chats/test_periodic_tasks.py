@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.apps import apps
 from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
@@ -20,8 +21,10 @@ from accounts.models import User, UserStatus
 from accounts.services import tokens_issue
 from chatproject.celery import app as celery_app
 from chats import tasks
-from chats.models import Chat, Connection
+from chats.models import Attachment, Chat, Connection
+from chats.services.attachments import attachment_storage, attachment_upload
 from tests.chats.conftest import Event
+from tests.factories import chat_factory
 
 # The upkeep the beat runs: task -> (every, period).
 UPKEEP = {
@@ -106,6 +109,32 @@ def test_the_beat_purges_idempotency_answers_hourly(db: None) -> None:
     )
 
 
+def test_the_beat_sweeps_uploads_never_posted_hourly(db: None) -> None:
+    row = PeriodicTask.objects.select_related("interval").get(task="chats.tasks.attachments_sweep")
+
+    assert row.interval is not None
+    assert (row.interval.every, row.interval.period, row.enabled) == (
+        1,
+        IntervalSchedule.HOURS,
+        True,
+    )
+
+
+def test_the_sweep_task_removes_an_upload_left_for_over_a_day(
+    user: User, django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks
+) -> None:
+    chat = chat_factory(user, [])
+    upload = SimpleUploadedFile("left.txt", b"never posted")
+    left = attachment_upload(chat=chat, user=user, upload=upload)
+    Attachment.objects.filter(pk=left.pk).update(created=timezone.now() - timedelta(days=2))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        swept = tasks.attachments_sweep.apply().get()
+
+    assert swept == 1
+    assert not attachment_storage().exists(left.key)
+
+
 def test_every_upkeep_row_names_a_task_the_workers_know() -> None:
     for task in UPKEEP:
         assert task in celery_app.tasks
@@ -169,6 +198,7 @@ def test_the_presence_sweep_takes_offline_a_user_whose_server_stopped_heartbeati
         ("chats.tasks.tokens_flush_expired", "maintenance"),
         ("chats.tasks.scheduled_messages_purge", "maintenance"),
         ("chats.tasks.idempotency_records_purge", "maintenance"),
+        ("chats.tasks.attachments_sweep", "maintenance"),
     ],
 )
 def test_delivery_and_upkeep_each_go_to_their_own_queue(task: str, queue: str) -> None:
