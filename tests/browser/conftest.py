@@ -20,6 +20,7 @@ from playwright.sync_api import (
     ConsoleMessage,
     Dialog,
     Error,
+    Locator,
     Page,
     ViewportSize,
     expect,
@@ -205,3 +206,16 @@ def screenshot(page: Page, name: str) -> Path:
     path = ARTIFACTS / name
     page.screenshot(path=str(path))
     return path
+
+
+def focused(page: Page) -> Locator:
+    return page.locator("*:focus")
+
+
+def tab_until(page: Page, selector: str, key: str = "Tab", presses: int = 25) -> None:
+    """Press Tab (or Shift+Tab) until the focus is on `selector`: it is reachable by keyboard."""
+    for _ in range(presses):
+        if page.evaluate("s => document.activeElement?.matches(s) ?? false", selector):
+            return
+        page.keyboard.press(key)
+    raise AssertionError(f"{key} never reached {selector}")

@@ -18,7 +18,7 @@ from PIL import Image
 from playwright.sync_api import FilePayload, Locator, Page, ViewportSize, expect
 
 from accounts.models import User
-from tests.browser.conftest import Browsing, Rest, screenshot
+from tests.browser.conftest import Browsing, Rest, focused, screenshot, tab_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres, pytest.mark.redis]
 
@@ -78,19 +78,6 @@ def chip(page: Page, name: str) -> Locator:
 
 def message_with(page: Page, text: str) -> Locator:
     return page.locator("#messages .message").filter(has=page.locator(".text", has_text=text))
-
-
-def focused(page: Page) -> Locator:
-    return page.locator("*:focus")
-
-
-def tab_until(page: Page, selector: str, key: str = "Tab", presses: int = 25) -> None:
-    """Press Tab (or Shift+Tab) until the focus is on `selector`: it is reachable by keyboard."""
-    for _ in range(presses):
-        if page.evaluate("s => document.activeElement?.matches(s) ?? false", selector):
-            return
-        page.keyboard.press(key)
-    raise AssertionError(f"{key} never reached {selector}")
 
 
 def loaded(image: Locator) -> int:

@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Locator, Page, ViewportSize, expect
 
 from accounts.models import User
-from tests.browser.conftest import Browsing, Rest, screenshot, texts
+from tests.browser.conftest import Browsing, Rest, focused, screenshot, tab_until, texts
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres, pytest.mark.redis]
@@ -53,19 +53,6 @@ def chip(item: Locator, emoji: str) -> Locator:
 
 def post(rest: Rest, chat: int, text: str, **fields: Any) -> dict[str, Any]:
     return dict(rest.call("POST", f"/api/chats/{chat}/messages/", {"text": text, **fields}))
-
-
-def focused(page: Page) -> Locator:
-    return page.locator("*:focus")
-
-
-def tab_until(page: Page, selector: str, key: str = "Tab", presses: int = 25) -> None:
-    """Press Tab (or Shift+Tab) until the focus is on `selector`: it is reachable by keyboard."""
-    for _ in range(presses):
-        if page.evaluate("s => document.activeElement?.matches(s) ?? false", selector):
-            return
-        page.keyboard.press(key)
-    raise AssertionError(f"{key} never reached {selector}")
 
 
 def test_reactions_show_counts_live_and_mine_pressed(
