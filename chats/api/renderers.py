@@ -20,15 +20,16 @@ class SignedURLsJSONRenderer(JSONRenderer):
         renderer_context: Mapping[str, Any] | None = None,
     ) -> bytes:
         body = super().render(data, accepted_media_type, renderer_context)
-        request = (renderer_context or {}).get("request")
-        if not isinstance(request, Request) or not request.user.is_authenticated:
-            return body
+        # Only an answer with files in it asks who the caller is: any other (a 503 while the
+        # database is down, among them) must render without reaching the database.
         text = body.decode()
         if not downloads.has_unsigned(text):
             return body
-        return downloads.signed_for(
-            text, downloads.Viewer(request.user.pk, _session(request))
-        ).encode()
+        request = (renderer_context or {}).get("request")
+        if not isinstance(request, Request) or not request.user.is_authenticated:
+            return body
+        viewer = downloads.Viewer(request.user.pk, _session(request))
+        return downloads.signed_for(text, viewer).encode()
 
 
 def _session(request: Request) -> str | None:
