@@ -8,7 +8,7 @@ The JSON that leaves for one member, a REST answer (chats/api/renderers.py) or a
 or `thumbnail_url` that starts with the path is touched: inside a JSON string every `"` is
 escaped, so nothing a user wrote can look like one.
 
-At download (chats/api/downloads.py) the grant must be untampered and under
+At download (chats/api/attachments.py) the grant must be untampered and under
 ATTACHMENT_URL_MAX_AGE old, the user's credentials and login session must still hold as they did
 when it was made, and the user must still be a member who may see the file.
 """

@@ -4,7 +4,7 @@ The client's file name and Content-Type are never trusted. Pillow decides whethe
 of the images we show (PNG, JPEG, GIF, WebP): those are decoded and encoded again, which leaves
 their metadata behind (EXIF above all, with the place a photo was taken), and get a thumbnail.
 Anything else is stored as it came, typed by puremagic from its first bytes, and is only ever
-served as a download (chats/api/downloads.py). An image's size is checked from its header before
+served as a download (chats/api/attachments.py). An image's size is checked from its header before
 any pixel is decoded, so a decompression bomb is refused with memory flat.
 """
 
